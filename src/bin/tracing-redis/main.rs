@@ -1,0 +1,2 @@
+//! The `tracing-redis` command-line tool.
+fn main() {}

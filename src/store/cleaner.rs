@@ -1,0 +1,273 @@
+//! The counter cleaner: trims every counter to its last 120 buckets and forgets counters that
+//! went idle. Several cleaners (threads or processes) may run at once.
+//!
+//! One pass a minute. A counter of precision `p` is visited only on passes where
+//! `passes % max(1, p / 60) == 0`; its buckets starting at or before `now − 120·p` are deleted
+//! and, if its hash is then empty, it leaves `known:` — both in one script, so a concurrent
+//! increment is never lost from `known:`. Work per pass is proportional to the counters and
+//! buckets held. `known:` is walked by member (ZRANGEBYLEX), so removals by another cleaner
+//! during the walk skip nothing.
+
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use redis::ConnectionLike;
+
+use super::clock::unix_secs;
+use super::script::{CLEAN_COUNTER, ScriptCall};
+use super::{Store, redis_ctx};
+use crate::error::{Error, Result};
+
+/// How many buckets a counter keeps at each precision.
+pub const SAMPLE_COUNT: i64 = 120;
+
+/// What one cleaner pass did.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CleanReport {
+    /// Counters (name at one precision) visited on this pass.
+    pub visited: u64,
+    /// Buckets deleted.
+    pub buckets_deleted: u64,
+    /// Counters removed from `known:` because they were empty.
+    pub forgotten: u64,
+}
+
+/// Runs cleaner passes: by hand ([`Cleaner::pass`]), in a loop on the current thread
+/// ([`Cleaner::run`]), or on a background thread ([`Cleaner::spawn`]).
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use tracing_redis::store::{Cleaner, Store};
+///
+/// let client = redis::Client::open("redis://127.0.0.1/").unwrap();
+/// let handle = Cleaner::new(Store::new()).spawn(client).unwrap();
+/// // … later; returns promptly, not after the rest of a minute.
+/// handle.stop();
+/// ```
+#[derive(Debug, Clone)]
+pub struct Cleaner {
+    store: Store,
+    interval: Duration,
+}
+
+impl Cleaner {
+    /// The default time between passes: one minute.
+    pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);
+
+    /// A cleaner for the counters of `store` (its namespace and clock).
+    pub fn new(store: Store) -> Self {
+        Cleaner {
+            store,
+            interval: Self::DEFAULT_INTERVAL,
+        }
+    }
+
+    /// Sets the time between passes (default [`Cleaner::DEFAULT_INTERVAL`]). The pass-skipping
+    /// rule assumes one pass a minute; change it for tests and tools only.
+    #[must_use]
+    pub fn interval(mut self, interval: Duration) -> Self {
+        self.interval = interval;
+        self
+    }
+
+    /// Runs pass number `pass` once.
+    ///
+    /// # Errors
+    ///
+    /// Any Redis error; the pass stops at the first one.
+    pub fn pass(&self, con: &mut dyn ConnectionLike, pass: u64) -> Result<CleanReport> {
+        let keys = self.store.keys();
+        let known = keys.known();
+        let now = unix_secs(self.store.clock().now());
+        let mut report = CleanReport::default();
+        let mut after = "-".to_owned();
+        loop {
+            let members: Vec<String> = redis_ctx(
+                || format!("walking `{known}`"),
+                redis::cmd("ZRANGEBYLEX")
+                    .arg(&known)
+                    .arg(&after)
+                    .arg("+")
+                    .arg("LIMIT")
+                    .arg(0)
+                    .arg(500)
+                    .query(con),
+            )?;
+            let Some(last) = members.last() else { break };
+            after = format!("({last}");
+            for member in &members {
+                let Some(precision) = member
+                    .split_once(':')
+                    .and_then(|(p, _)| p.parse::<i64>().ok())
+                    .filter(|p| *p > 0)
+                else {
+                    continue;
+                };
+                let every = u64::try_from((precision / 60).max(1)).unwrap_or(1);
+                if pass % every != 0 {
+                    continue;
+                }
+                report.visited += 1;
+                let cutoff = now.saturating_sub(SAMPLE_COUNT.saturating_mul(precision));
+                let hash = keys.counter_from_known(member);
+                let (deleted, forgotten): (u64, u64) = redis_ctx(
+                    || format!("cleaning `{hash}`"),
+                    ScriptCall::new(
+                        &CLEAN_COUNTER,
+                        vec![hash.clone(), known.clone()],
+                        vec![cutoff.to_string(), member.clone()],
+                    )
+                    .invoke(con),
+                )?;
+                report.buckets_deleted += deleted;
+                report.forgotten += forgotten;
+            }
+        }
+        Ok(report)
+    }
+
+    /// Runs passes 0, 1, 2, … every interval until `stop` is signalled; returns promptly then.
+    /// A failed pass is passed to `on_error` and the loop goes on.
+    pub fn run(
+        &self,
+        con: &mut dyn ConnectionLike,
+        stop: &StopSignal,
+        mut on_error: impl FnMut(Error),
+    ) {
+        let mut pass = 0u64;
+        loop {
+            if let Err(e) = self.pass(con, pass) {
+                on_error(e);
+            }
+            pass = pass.wrapping_add(1);
+            if stop.wait(self.interval) {
+                return;
+            }
+        }
+    }
+
+    /// Starts the loop on a background thread named `tracing-redis-cleaner`, reconnecting
+    /// through `client` when a pass fails on a broken connection.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Io`](crate::ErrorKind::Io) when the thread cannot be started.
+    pub fn spawn(self, client: redis::Client) -> Result<CleanerHandle> {
+        let stop = StopSignal::default();
+        let errors = Arc::new(Mutex::new(ErrorLog::default()));
+        let (stop2, errors2) = (stop.clone(), errors.clone());
+        let thread = std::thread::Builder::new()
+            .name("tracing-redis-cleaner".into())
+            .spawn(move || self.run_reconnecting(&client, &stop2, &errors2))
+            .map_err(|e| Error::io(e, "starting the cleaner thread"))?;
+        Ok(CleanerHandle {
+            stop,
+            errors,
+            thread: Some(thread),
+        })
+    }
+
+    fn run_reconnecting(&self, client: &redis::Client, stop: &StopSignal, errors: &Mutex<ErrorLog>) {
+        let mut pass = 0u64;
+        let mut con: Option<redis::Connection> = None;
+        loop {
+            if con.is_none() {
+                con = client.get_connection().ok();
+            }
+            match con.as_mut() {
+                Some(c) => match self.pass(c, pass) {
+                    Ok(_) => pass = pass.wrapping_add(1),
+                    Err(e) => {
+                        if e.is_connection() {
+                            con = None;
+                        }
+                        record(errors, e);
+                    }
+                },
+                None => record(
+                    errors,
+                    Error::new(crate::ErrorKind::Connection, "cleaner cannot reach Redis"),
+                ),
+            }
+            if stop.wait(self.interval) {
+                return;
+            }
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct ErrorLog {
+    count: u64,
+    last: Option<String>,
+}
+
+fn record(errors: &Mutex<ErrorLog>, e: Error) {
+    let mut log = errors.lock().unwrap_or_else(PoisonError::into_inner);
+    log.count += 1;
+    log.last = Some(e.to_string());
+}
+
+/// A stop flag that wakes a waiting loop at once.
+#[derive(Debug, Clone, Default)]
+pub struct StopSignal(Arc<(Mutex<bool>, Condvar)>);
+
+impl StopSignal {
+    /// Asks the loop to stop.
+    pub fn stop(&self) {
+        let (flag, cv) = &*self.0;
+        *flag.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        cv.notify_all();
+    }
+
+    /// Whether stop was asked.
+    pub fn is_stopped(&self) -> bool {
+        *self.0.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Waits up to `timeout`; true when stop was asked (before or during the wait).
+    pub fn wait(&self, timeout: Duration) -> bool {
+        let (flag, cv) = &*self.0;
+        let guard = flag.lock().unwrap_or_else(PoisonError::into_inner);
+        let (guard, _) = cv
+            .wait_timeout_while(guard, timeout, |stopped| !*stopped)
+            .unwrap_or_else(PoisonError::into_inner);
+        *guard
+    }
+}
+
+/// The handle of a background cleaner. Dropping it stops the cleaner too.
+#[derive(Debug)]
+pub struct CleanerHandle {
+    stop: StopSignal,
+    errors: Arc<Mutex<ErrorLog>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl CleanerHandle {
+    /// Failed passes so far and the last error's message.
+    pub fn errors(&self) -> (u64, Option<String>) {
+        let log = self.errors.lock().unwrap_or_else(PoisonError::into_inner);
+        (log.count, log.last.clone())
+    }
+
+    /// Stops the cleaner and waits for its thread (at most one Redis call long).
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        self.stop.stop();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for CleanerHandle {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
