@@ -31,7 +31,10 @@
 //! - `cli` (default): the `tracing-redis` binary.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
-#![cfg_attr(not(test), deny(clippy::print_stdout, clippy::print_stderr, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::print_stdout, clippy::print_stderr, clippy::panic)
+)]
 
 mod error;
 pub mod store;

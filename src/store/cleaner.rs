@@ -169,7 +169,12 @@ impl Cleaner {
         })
     }
 
-    fn run_reconnecting(&self, client: &redis::Client, stop: &StopSignal, errors: &Mutex<ErrorLog>) {
+    fn run_reconnecting(
+        &self,
+        client: &redis::Client,
+        stop: &StopSignal,
+        errors: &Mutex<ErrorLog>,
+    ) {
         let mut pass = 0u64;
         let mut con: Option<redis::Connection> = None;
         loop {

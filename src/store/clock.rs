@@ -97,7 +97,11 @@ pub fn unix_secs(t: SystemTime) -> i64 {
         Err(e) => {
             let d = e.duration();
             let whole = i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
-            if d.subsec_nanos() > 0 { -whole - 1 } else { -whole }
+            if d.subsec_nanos() > 0 {
+                -whole - 1
+            } else {
+                -whole
+            }
         }
     }
 }
@@ -129,7 +133,10 @@ mod tests {
     fn hour_start_truncates() {
         let t = UNIX_EPOCH + Duration::from_secs(1_795_741_323); // 2026-11-27T01:02:03Z
         assert_eq!(hour_start(t), "2026-11-27T01:00:00");
-        assert_eq!(iso_millis(t + Duration::from_millis(456)), "2026-11-27T01:02:03.456Z");
+        assert_eq!(
+            iso_millis(t + Duration::from_millis(456)),
+            "2026-11-27T01:02:03.456Z"
+        );
     }
 
     #[test]

@@ -240,7 +240,17 @@ mod tests {
 
     #[test]
     fn encoding_round_trips_awkward_names() {
-        for name in ["plain", "a{b}", "%7B", "new\nline", "tab\t", "ünï", "%", "x%zz", "\u{7f}"] {
+        for name in [
+            "plain",
+            "a{b}",
+            "%7B",
+            "new\nline",
+            "tab\t",
+            "ünï",
+            "%",
+            "x%zz",
+            "\u{7f}",
+        ] {
             let enc = encode_name(name, "n").unwrap();
             assert!(!enc.contains(['{', '}', '\n', '\t']), "{enc}");
             assert_eq!(decode_name(&enc), name, "{name:?} via {enc:?}");
@@ -269,7 +279,10 @@ mod tests {
         assert_eq!(k.counter(60, "hits").unwrap(), "ns:count:60:hits");
         assert_eq!(Keys::known_member(60, "hits").unwrap(), "60:hits");
         assert_eq!(k.counter_from_known("60:hits"), "ns:count:60:hits");
-        assert_eq!(k.stats("a}b", "AccessTime").unwrap(), "ns:stats:{a%7Db:AccessTime}");
+        assert_eq!(
+            k.stats("a}b", "AccessTime").unwrap(),
+            "ns:stats:{a%7Db:AccessTime}"
+        );
         assert_eq!(k.config("redis", "logs").unwrap(), "ns:config:redis:logs");
         assert_eq!(k.maintenance(), "ns:is-under-maintenance");
         let r = Rotated::of(k.common("app", Severity::Error).unwrap());

@@ -133,7 +133,10 @@ impl Store {
         let mut pipe = redis::pipe();
         pipe.atomic();
         queue_recent(&mut pipe, &key, &[entry.to_json()]);
-        redis_ctx(|| format!("writing recent log `{key}`"), pipe.query::<()>(con))
+        redis_ctx(
+            || format!("writing recent log `{key}`"),
+            pipe.query::<()>(con),
+        )
     }
 
     /// The newest `n` entries of the recent log of `name` at `severity`, newest first.

@@ -124,12 +124,8 @@ impl AccessTimer<'_> {
             .now()
             .duration_since(self.start)
             .unwrap_or_default();
-        self.store.record_timing(
-            self.con,
-            &self.context,
-            "AccessTime",
-            elapsed.as_secs_f64(),
-        )
+        self.store
+            .record_timing(self.con, &self.context, "AccessTime", elapsed.as_secs_f64())
     }
 }
 

@@ -177,6 +177,7 @@ pub(crate) fn stats_call(
 }
 
 /// Queues [`stats_call`]; its reply is the five strings, or an empty array when stale.
+#[allow(dead_code)] // used by the pipeline
 pub(crate) fn queue_stats(
     pipe: &mut Pipeline,
     rotated: &Rotated,
@@ -229,7 +230,9 @@ impl Store {
         with_slowest: bool,
     ) -> Result<Stats> {
         if summary.count == 0 {
-            return Err(Error::invalid_input("a statistics batch needs at least one sample"));
+            return Err(Error::invalid_input(
+                "a statistics batch needs at least one sample",
+            ));
         }
         for v in [summary.sum, summary.sumsq, summary.min, summary.max] {
             check_finite(v)?;

@@ -149,7 +149,9 @@ impl RedisServer {
 
     /// `redis://127.0.0.1:<port>/` for a server started with [`ServerOptions::tcp`].
     pub fn tcp_url(&self) -> String {
-        let port = self.port.expect("server started without TCP; use RedisServer::options().tcp()");
+        let port = self
+            .port
+            .expect("server started without TCP; use RedisServer::options().tcp()");
         format!("redis://127.0.0.1:{port}/")
     }
 

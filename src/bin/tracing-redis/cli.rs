@@ -1,0 +1,81 @@
+//! Arguments shared by every subcommand, and dispatch.
+
+use clap::{Parser, Subcommand};
+use tracing_redis::store::Store;
+use tracing_redis::{Error, Result};
+
+use crate::status;
+
+/// Look at what a service keeps in Redis: logs, counters, statistics, IP data, configuration.
+#[derive(Debug, Parser)]
+#[command(name = "tracing-redis", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The flags every subcommand shares.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Global {
+    /// Redis URL (`redis://`, `redis+unix://`).
+    #[arg(
+        long,
+        global = true,
+        env = "REDIS_URL",
+        default_value = "redis://127.0.0.1:6379/"
+    )]
+    pub url: String,
+    /// Namespace the keys live under (`NS:recent:…`).
+    #[arg(long, global = true)]
+    pub namespace: Option<String>,
+    /// Print JSON Lines (one object per line) instead of the human view.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Whether the server is reachable, its version, and how many keys each technique holds.
+    Status,
+}
+
+pub fn run(cli: Cli) -> Result<()> {
+    let ctx = Context::new(cli.global)?;
+    match cli.command {
+        Command::Status => status::run(&ctx),
+    }
+}
+
+/// What every subcommand gets: the flags, the store for the namespace, and a client.
+pub struct Context {
+    pub global: Global,
+    pub store: Store,
+    pub client: redis::Client,
+}
+
+impl Context {
+    fn new(global: Global) -> Result<Self> {
+        let store = match &global.namespace {
+            Some(ns) => Store::new().with_namespace(ns)?,
+            None => Store::new(),
+        };
+        let client = redis::Client::open(global.url.as_str())
+            .map_err(|e| Error::invalid_input(format!("invalid --url {:?}: {e}", global.url)))?;
+        Ok(Context {
+            global,
+            store,
+            client,
+        })
+    }
+
+    /// A connection, with a timeout so an unreachable server fails fast.
+    pub fn connect(&self) -> Result<redis::Connection> {
+        let con = self
+            .client
+            .get_connection_with_timeout(std::time::Duration::from_secs(5))
+            .map_err(|e| Error::redis(e, format!("cannot connect to {}", self.global.url)))?;
+        Ok(con)
+    }
+}

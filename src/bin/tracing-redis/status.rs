@@ -1,0 +1,98 @@
+//! `status`: is the server reachable, which version, how many keys per technique.
+
+use serde_json::json;
+use tracing_redis::Result;
+use tracing_redis::store::keys::Keys;
+
+use crate::cli::Context;
+use crate::output;
+
+/// The techniques and the key patterns (after the namespace) that belong to each.
+const TECHNIQUES: [(&str, &[&str]); 7] = [
+    ("recent", &["recent:*"]),
+    ("common", &["common:*"]),
+    ("counters", &["count:*", "known:"]),
+    ("stats", &["stats:*"]),
+    ("slowest", &["slowest:*"]),
+    ("geoip", &["ip2cityid:*", "cityid2city:"]),
+    ("config", &["config:*", "is-under-maintenance"]),
+];
+
+pub fn run(ctx: &Context) -> Result<()> {
+    let mut con = ctx.connect()?;
+    let info: String = redis::cmd("INFO")
+        .arg("server")
+        .query(&mut con)
+        .map_err(|e| tracing_redis::Error::redis(e, "INFO server"))?;
+    let version = info
+        .lines()
+        .find_map(|l| l.strip_prefix("redis_version:"))
+        .unwrap_or("unknown")
+        .trim()
+        .to_owned();
+    let counts = count_keys(&mut con, ctx.store.keys())?;
+    if ctx.global.json {
+        let mut keys = serde_json::Map::new();
+        for (name, n) in &counts {
+            keys.insert((*name).to_owned(), json!(n));
+        }
+        output::json_line(&json!({
+            "reachable": true,
+            "url": ctx.global.url,
+            "version": version,
+            "namespace": ctx.store.keys().namespace(),
+            "keys": keys,
+        }))
+    } else {
+        output::line(&format!("server    {} (reachable)", ctx.global.url))?;
+        output::line(&format!("version   {version}"))?;
+        if let Some(ns) = ctx.store.keys().namespace() {
+            output::line(&format!("namespace {ns}"))?;
+        }
+        for (name, n) in &counts {
+            output::line(&format!("{name:<9} {n} keys"))?;
+        }
+        Ok(())
+    }
+}
+
+/// Counts keys per technique with SCAN (never KEYS, which blocks the server).
+fn count_keys(con: &mut redis::Connection, keys: &Keys) -> Result<Vec<(&'static str, u64)>> {
+    let mut out = Vec::new();
+    for (name, patterns) in TECHNIQUES {
+        let mut n = 0u64;
+        for pattern in patterns {
+            let pattern = format!("{}{}", glob_escape(keys.prefix()), pattern);
+            let mut cursor = 0u64;
+            loop {
+                let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
+                    .arg(cursor)
+                    .arg("MATCH")
+                    .arg(&pattern)
+                    .arg("COUNT")
+                    .arg(1000)
+                    .query(con)
+                    .map_err(|e| tracing_redis::Error::redis(e, format!("SCAN {pattern}")))?;
+                n += batch.len() as u64;
+                if next == 0 {
+                    break;
+                }
+                cursor = next;
+            }
+        }
+        out.push((name, n));
+    }
+    Ok(out)
+}
+
+/// Escapes glob metacharacters of a literal prefix.
+fn glob_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
