@@ -37,6 +37,7 @@
 )]
 
 mod error;
+pub mod query;
 pub mod store;
 
 pub use error::{Error, ErrorKind, Result};

@@ -234,6 +234,80 @@ impl Rotated {
     }
 }
 
+/// Patterns and parsers for readers that discover keys with `SCAN` (the query API).
+impl Keys {
+    /// A `SCAN MATCH` pattern for every recent-log list: `P:recent:*`, with glob
+    /// metacharacters of the namespace escaped.
+    pub fn recent_pattern(&self) -> String {
+        format!("{}recent:*", glob_escape(&self.prefix))
+    }
+
+    /// Splits a recent-log key `P:recent:<name>:<severity>` into its decoded name and
+    /// severity; `None` for any other key. The severity is the part after the last `:`,
+    /// so names may hold colons.
+    ///
+    /// ```
+    /// use tracing_redis::store::keys::Keys;
+    /// use tracing_redis::store::Severity;
+    ///
+    /// let keys = Keys::new(Some("ns")).unwrap();
+    /// let key = keys.recent("a:b{c}", Severity::Error).unwrap();
+    /// assert_eq!(keys.parse_recent(&key), Some(("a:b{c}".to_owned(), Severity::Error)));
+    /// assert_eq!(keys.parse_recent("ns:recent:x:loud"), None);
+    /// ```
+    pub fn parse_recent(&self, key: &str) -> Option<(String, Severity)> {
+        let rest = key.strip_prefix(&self.prefix)?.strip_prefix("recent:")?;
+        split_name_severity(rest)
+    }
+
+    /// A `SCAN MATCH` pattern for every common-log key: `P:common:{*`.
+    pub fn common_pattern(&self) -> String {
+        format!("{}common:{{*", glob_escape(&self.prefix))
+    }
+
+    /// The decoded name and severity of a common-log set key, `P:common:{<name>:<severity>}`
+    /// or its `:last`; `None` for any other key (`:start`, `:pstart`, foreign keys).
+    ///
+    /// ```
+    /// use tracing_redis::store::keys::Keys;
+    /// use tracing_redis::store::Severity;
+    ///
+    /// let keys = Keys::default();
+    /// let key = keys.common("web", Severity::Warning).unwrap();
+    /// assert_eq!(keys.parse_common(&key), Some(("web".to_owned(), Severity::Warning)));
+    /// assert_eq!(keys.parse_common(&format!("{key}:last")).unwrap().0, "web");
+    /// assert_eq!(keys.parse_common(&format!("{key}:start")), None);
+    /// ```
+    pub fn parse_common(&self, key: &str) -> Option<(String, Severity)> {
+        let rest = key.strip_prefix(&self.prefix)?.strip_prefix("common:{")?;
+        let inner = rest
+            .strip_suffix('}')
+            .or_else(|| rest.strip_suffix("}:last"))?;
+        split_name_severity(inner)
+    }
+}
+
+fn split_name_severity(encoded: &str) -> Option<(String, Severity)> {
+    let (name, severity) = encoded.rsplit_once(':')?;
+    let severity = Severity::ALL.into_iter().find(|s| s.as_str() == severity)?;
+    if name.is_empty() || name.contains(['{', '}']) {
+        return None;
+    }
+    Some((decode_name(name).into_owned(), severity))
+}
+
+/// Escapes the glob metacharacters of a literal, for `SCAN MATCH`.
+pub fn glob_escape(literal: &str) -> String {
+    let mut out = String::with_capacity(literal.len());
+    for c in literal.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -287,5 +361,17 @@ mod tests {
         assert_eq!(k.maintenance(), "ns:is-under-maintenance");
         let r = Rotated::of(k.common("app", Severity::Error).unwrap());
         assert_eq!(r.pstart, "ns:common:{app:error}:pstart");
+    }
+
+    #[test]
+    fn patterns_escape_the_namespace_and_parsers_reject_companions() {
+        let k = Keys::new(Some("a*b")).unwrap();
+        assert_eq!(k.recent_pattern(), "a\\*b:recent:*");
+        assert_eq!(k.common_pattern(), "a\\*b:common:{*");
+        assert_eq!(k.parse_recent("a*b:recent:x%7By:info"), Some(("x{y".into(), Severity::Info)));
+        assert_eq!(k.parse_recent("other:recent:x:info"), None);
+        assert_eq!(k.parse_recent("a*b:recent::info"), None);
+        assert_eq!(k.parse_common("a*b:common:{x:error}:pstart"), None);
+        assert_eq!(k.parse_common("a*b:common:{x:error}:last"), Some(("x".into(), Severity::Error)));
     }
 }
