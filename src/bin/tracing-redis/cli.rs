@@ -4,7 +4,7 @@ use clap::{Parser, Subcommand};
 use tracing_redis::store::Store;
 use tracing_redis::{Error, Result};
 
-use crate::status;
+use crate::{counters, logs, stats, status, top};
 
 /// Look at what a service keeps in Redis: logs, counters, statistics, IP data, configuration.
 #[derive(Debug, Parser)]
@@ -39,12 +39,36 @@ pub struct Global {
 pub enum Command {
     /// Whether the server is reachable, its version, and how many keys each technique holds.
     Status,
+    /// Recent logs, newest last, merged across severities by time.
+    Tail(logs::TailArgs),
+    /// The most frequent messages of the common logs, with the hour they were counted in.
+    Common(logs::CommonArgs),
+    /// The known counters and the precisions each is kept at.
+    Counters,
+    /// One counter's values over a time window (a chart on a terminal).
+    Counter(counters::CounterArgs),
+    /// Trim counters to their last 120 buckets and forget idle ones.
+    CleanCounters(counters::CleanArgs),
+    /// A context's statistics (count, mean, stddev, min, max), this hour and the last.
+    Stats(stats::StatsArgs),
+    /// The slowest contexts by mean.
+    Slowest(stats::SlowestArgs),
+    /// A live dashboard: recent logs, common messages, a counter, the slowest contexts.
+    Top(top::TopArgs),
 }
 
 pub fn run(cli: Cli) -> Result<()> {
     let ctx = Context::new(cli.global)?;
     match cli.command {
         Command::Status => status::run(&ctx),
+        Command::Tail(args) => logs::tail(&ctx, &args),
+        Command::Common(args) => logs::common(&ctx, &args),
+        Command::Counters => counters::list(&ctx),
+        Command::Counter(args) => counters::show(&ctx, &args),
+        Command::CleanCounters(args) => counters::clean(&ctx, &args),
+        Command::Stats(args) => stats::stats(&ctx, &args),
+        Command::Slowest(args) => stats::slowest(&ctx, &args),
+        Command::Top(args) => top::run(&ctx, &args),
     }
 }
 

@@ -3,9 +3,18 @@
 //! Exit codes: 0 on success, 1 with a one-line reason on stderr for any runtime error
 //! (unreachable server, wrong key type, …), 2 for usage errors.
 
+mod chart;
 mod cli;
+mod counters;
+mod dashboard;
+mod logs;
 mod output;
+mod paint;
+mod parse;
+mod stats;
 mod status;
+mod top;
+mod units;
 
 use std::io::Write as _;
 use std::process::ExitCode;

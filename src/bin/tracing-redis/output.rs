@@ -17,7 +17,6 @@ pub fn line(text: &str) -> Result<()> {
 }
 
 /// Whether stdout is a terminal (colour and charts only then).
-#[allow(dead_code)] // used by the read commands
 pub fn is_terminal() -> bool {
     use std::io::IsTerminal;
     std::io::stdout().is_terminal()
