@@ -143,10 +143,15 @@ impl Error {
         self.kind == ErrorKind::Malformed
     }
 
-    /// Redis answered `WRONGTYPE`: a key holds another type than this crate expects.
+    /// Redis answered `WRONGTYPE`: a key holds another type than this crate expects. Also
+    /// when the answer came as one of the failures of a pipeline.
     pub fn is_wrong_type(&self) -> bool {
-        self.redis_error()
-            .is_some_and(|e| e.code() == Some("WRONGTYPE"))
+        self.redis_error().is_some_and(|e| {
+            e.code() == Some("WRONGTYPE")
+                || e.clone()
+                    .into_server_errors()
+                    .is_some_and(|errs| errs.iter().any(|(_, s)| s.code() == "WRONGTYPE"))
+        })
     }
 }
 

@@ -142,12 +142,11 @@ impl Query {
                 .collect(),
             None => {
                 let keys = self.store.keys();
-                let found: BTreeSet<(String, Severity)> =
-                    scan(con, &keys.common_pattern())?
-                        .iter()
-                        .filter_map(|k| keys.parse_common(k))
-                        .filter(|(_, s)| filter.matches_level(*s))
-                        .collect();
+                let found: BTreeSet<(String, Severity)> = scan(con, &keys.common_pattern())?
+                    .iter()
+                    .filter_map(|k| keys.parse_common(k))
+                    .filter(|(_, s)| filter.matches_level(*s))
+                    .collect();
                 found.into_iter().collect()
             }
         };

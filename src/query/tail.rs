@@ -161,7 +161,7 @@ impl Query {
             polls: 0,
         };
         let mut out = Vec::new();
-        for (key, name, level) in self.recent_keys(con, filter)? {
+        for (key, name, level) in self.followed_keys(con, filter)? {
             let raw = read_list(con, &key, RECENT_CAPACITY)?;
             out.extend(raw.iter().rev().map(|r| entry(&name, level, r.clone())));
             cursor.lists.insert(
@@ -177,7 +177,7 @@ impl Query {
     }
 
     /// The entries pushed to the followed lists since the cursor last read them, merged by
-    /// timestamp, newest last. Without a name in the filter, logs that appeared since are
+    /// timestamp, newest last. Without a name in the filter, names that appeared since are
     /// picked up every tenth call (a `SCAN`), with all their entries. If more than
     /// [`RECENT_CAPACITY`] entries were pushed to one list between two calls, the overflow
     /// is gone from Redis and not returned.
@@ -192,7 +192,7 @@ impl Query {
     ) -> Result<Vec<TailEntry>> {
         cursor.polls = cursor.polls.wrapping_add(1);
         if cursor.filter.name.is_none() && cursor.polls % RESCAN_EVERY == 0 {
-            for (key, name, level) in self.recent_keys(con, &cursor.filter)? {
+            for (key, name, level) in self.followed_keys(con, &cursor.filter)? {
                 cursor.lists.entry(key).or_insert(Tracked {
                     name,
                     level,
@@ -216,6 +216,27 @@ impl Query {
         Ok(newest(out, n))
     }
 
+    /// The lists a follow watches: every selected severity of the name, or of each name
+    /// found, so that a name's first entry at another severity shows at once.
+    fn followed_keys(
+        &self,
+        con: &mut dyn ConnectionLike,
+        filter: &LogFilter,
+    ) -> Result<Vec<(String, String, Severity)>> {
+        let names = match &filter.name {
+            Some(name) => vec![name.clone()],
+            None => self.log_names(con)?,
+        };
+        let keys = self.store().keys();
+        let mut out = Vec::new();
+        for name in names {
+            for level in filter.severities() {
+                out.push((keys.recent(&name, level)?, name.clone(), level));
+            }
+        }
+        Ok(out)
+    }
+
     /// (key, decoded name, severity) of the recent logs `filter` selects, sorted by key.
     fn recent_keys(
         &self,
@@ -224,11 +245,14 @@ impl Query {
     ) -> Result<Vec<(String, String, Severity)>> {
         let keys = self.store().keys();
         if let Some(name) = &filter.name {
-            return filter
+            let mut found = filter
                 .severities()
                 .into_iter()
                 .map(|s| Ok((keys.recent(name, s)?, name.clone(), s)))
-                .collect();
+                .collect::<Result<Vec<_>>>()?;
+            // The same order as when scanning, so entries of one millisecond tie alike.
+            found.sort();
+            return Ok(found);
         }
         let found: BTreeMap<String, (String, Severity)> = scan(con, &keys.recent_pattern())?
             .into_iter()

@@ -368,10 +368,16 @@ mod tests {
         let k = Keys::new(Some("a*b")).unwrap();
         assert_eq!(k.recent_pattern(), "a\\*b:recent:*");
         assert_eq!(k.common_pattern(), "a\\*b:common:{*");
-        assert_eq!(k.parse_recent("a*b:recent:x%7By:info"), Some(("x{y".into(), Severity::Info)));
+        assert_eq!(
+            k.parse_recent("a*b:recent:x%7By:info"),
+            Some(("x{y".into(), Severity::Info))
+        );
         assert_eq!(k.parse_recent("other:recent:x:info"), None);
         assert_eq!(k.parse_recent("a*b:recent::info"), None);
         assert_eq!(k.parse_common("a*b:common:{x:error}:pstart"), None);
-        assert_eq!(k.parse_common("a*b:common:{x:error}:last"), Some(("x".into(), Severity::Error)));
+        assert_eq!(
+            k.parse_common("a*b:common:{x:error}:last"),
+            Some(("x".into(), Severity::Error))
+        );
     }
 }

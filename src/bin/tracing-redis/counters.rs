@@ -53,7 +53,12 @@ pub fn list(ctx: &Context) -> Result<()> {
     if counters.is_empty() {
         return output::line(&paint.dim("no known counters"));
     }
-    let name_w = counters.iter().map(|c| c.name.chars().count()).max().unwrap_or(0).max(4);
+    let name_w = counters
+        .iter()
+        .map(|c| c.name.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(4);
     output::line(&paint.bold(&format!("{:<name_w$}  PRECISIONS", "NAME")))?;
     for c in &counters {
         let precisions: Vec<String> = c.precisions.iter().map(|p| short_duration(*p)).collect();
@@ -68,8 +73,7 @@ pub fn show(ctx: &Context, args: &CounterArgs) -> Result<()> {
     let now = ctx.store.clock().now();
     let since = now.checked_sub(args.since).unwrap_or(UNIX_EPOCH);
     let precision = args.precision.for_window(args.since);
-    let points =
-        query.counter_window(&mut con, &args.name, precision, since, now, !args.sparse)?;
+    let points = query.counter_window(&mut con, &args.name, precision, since, now, !args.sparse)?;
     if ctx.global.json {
         return points.iter().try_for_each(|(start, count)| {
             output::json_line(&json!({
@@ -88,9 +92,16 @@ pub fn show(ctx: &Context, args: &CounterArgs) -> Result<()> {
         short_duration(precision),
         short_duration(args.since.as_secs())
     )))?;
-    let count_w = points.iter().map(|(_, c)| c.to_string().len()).max().unwrap_or(0);
+    let count_w = points
+        .iter()
+        .map(|(_, c)| c.to_string().len())
+        .max()
+        .unwrap_or(0);
     for (start, count) in &points {
-        output::line(&format!("{}  {count:>count_w$}", paint.dim(&units::iso(*start))))?;
+        output::line(&format!(
+            "{}  {count:>count_w$}",
+            paint.dim(&units::iso(*start))
+        ))?;
     }
     if points.iter().all(|(_, c)| *c == 0) {
         output::line(&paint.dim("no counts in this window"))?;

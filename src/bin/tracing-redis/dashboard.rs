@@ -123,7 +123,10 @@ fn render_header(frame: &mut Frame, area: Rect, snap: &Snapshot) {
         .map(|t| units::time_of_day(&iso_millis(t)).to_owned() + " UTC")
         .unwrap_or_default();
     let mut spans = vec![
-        Span::styled("tracing-redis top", Style::new().add_modifier(Modifier::BOLD)),
+        Span::styled(
+            "tracing-redis top",
+            Style::new().add_modifier(Modifier::BOLD),
+        ),
         Span::raw(format!(" · {} · {time} · q quits", snap.source)),
     ];
     if let Some(e) = &snap.error {
@@ -174,7 +177,12 @@ fn render_logs(frame: &mut Frame, area: Rect, snap: &Snapshot) {
 fn render_common(frame: &mut Frame, area: Rect, snap: &Snapshot) {
     let block = Block::bordered().title(" Common messages, this hour ");
     let rows = usize::from(block.inner(area).height);
-    let count_w = snap.common.iter().take(rows).map(|r| r.count.to_string().len()).max();
+    let count_w = snap
+        .common
+        .iter()
+        .take(rows)
+        .map(|r| r.count.to_string().len())
+        .max();
     let lines: Vec<Line> = snap
         .common
         .iter()
@@ -243,8 +251,20 @@ fn render_counter(frame: &mut Frame, area: Rect, snap: &Snapshot) {
         .iter()
         .map(|&(t, c)| (t as f64, c as f64))
         .collect();
-    let max = series.points.iter().map(|&(_, c)| c).max().unwrap_or(0).max(1);
-    let min = series.points.iter().map(|&(_, c)| c).min().unwrap_or(0).min(0);
+    let max = series
+        .points
+        .iter()
+        .map(|&(_, c)| c)
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let min = series
+        .points
+        .iter()
+        .map(|&(_, c)| c)
+        .min()
+        .unwrap_or(0)
+        .min(0);
     let dataset = Dataset::default()
         .marker(Marker::Braille)
         .graph_type(GraphType::Line)

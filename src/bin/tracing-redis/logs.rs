@@ -72,14 +72,18 @@ pub fn tail(ctx: &Context, args: &TailArgs) -> Result<()> {
         return entries.iter().try_for_each(|e| print_entry(ctx, paint, e));
     }
     let (entries, mut cursor) = query.follow(&mut con, &filter, args.n)?;
-    entries.iter().try_for_each(|e| print_entry(ctx, paint, e))?;
+    entries
+        .iter()
+        .try_for_each(|e| print_entry(ctx, paint, e))?;
     let mut broken = false;
     loop {
         std::thread::sleep(FOLLOW_POLL);
         match query.tail_since(&mut con, &mut cursor) {
             Ok(entries) => {
                 broken = false;
-                entries.iter().try_for_each(|e| print_entry(ctx, paint, e))?;
+                entries
+                    .iter()
+                    .try_for_each(|e| print_entry(ctx, paint, e))?;
             }
             // A server restart should not end a follow: say so once and keep trying.
             Err(e) if e.is_connection() => {
@@ -107,7 +111,11 @@ fn print_entry(ctx: &Context, paint: Paint, e: &TailEntry) -> Result<()> {
     }
     let mut text = format!(
         "{} {} {}: {}",
-        paint.dim(if e.entry.ts.is_empty() { "-" } else { &e.entry.ts }),
+        paint.dim(if e.entry.ts.is_empty() {
+            "-"
+        } else {
+            &e.entry.ts
+        }),
         paint.level(e.level, &format!("{:<8}", e.level.as_str())),
         e.name,
         e.entry.message
@@ -159,7 +167,11 @@ pub fn common(ctx: &Context, args: &CommonArgs) -> Result<()> {
     }
     let paint = Paint::for_stdout();
     if rows.is_empty() {
-        let which = if args.last { "the last hour" } else { "this hour" };
+        let which = if args.last {
+            "the last hour"
+        } else {
+            "this hour"
+        };
         return output::line(&paint.dim(&format!("no common logs for {which}")));
     }
     print_common(paint, &rows, &this_hour)
@@ -173,9 +185,24 @@ fn print_common(paint: Paint, rows: &[CommonRow], this_hour: &str) -> Result<()>
             None => "-".to_owned(),
         }
     };
-    let count_w = rows.iter().map(|r| r.count.to_string().len()).max().unwrap_or(0).max(5);
-    let name_w = rows.iter().map(|r| r.name.chars().count()).max().unwrap_or(0).max(4);
-    let hour_w = rows.iter().map(|r| hour(r).len()).max().unwrap_or(0).max(10);
+    let count_w = rows
+        .iter()
+        .map(|r| r.count.to_string().len())
+        .max()
+        .unwrap_or(0)
+        .max(5);
+    let name_w = rows
+        .iter()
+        .map(|r| r.name.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(4);
+    let hour_w = rows
+        .iter()
+        .map(|r| hour(r).len())
+        .max()
+        .unwrap_or(0)
+        .max(10);
     output::line(&paint.bold(&format!(
         "{:>count_w$}  {:<8} {:<name_w$}  {:<hour_w$}  MESSAGE",
         "COUNT", "LEVEL", "NAME", "HOUR (UTC)"

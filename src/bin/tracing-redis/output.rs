@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use tracing_redis::{Error, ErrorKind, Result};
+use tracing_redis::{Error, Result};
 
 /// Prints one JSON object as one line.
 pub fn json_line(value: &serde_json::Value) -> Result<()> {
@@ -13,7 +13,14 @@ pub fn json_line(value: &serde_json::Value) -> Result<()> {
 /// Prints one line of text.
 pub fn line(text: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{text}").map_err(|e| Error::new(ErrorKind::Io, format!("writing output: {e}")))
+    writeln!(out, "{text}").map_err(|e| Error::io(e, "writing output"))
+}
+
+/// Whether `e` is a write to a closed pipe (`… | head`): the reader has all it wanted.
+pub fn is_broken_pipe(e: &Error) -> bool {
+    std::error::Error::source(e)
+        .and_then(|s| s.downcast_ref::<std::io::Error>())
+        .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
 }
 
 /// Whether stdout is a terminal (colour and charts only then).

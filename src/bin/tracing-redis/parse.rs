@@ -110,7 +110,17 @@ mod tests {
         assert_eq!(duration("1d"), Ok(Duration::from_secs(86_400)));
         assert_eq!(duration("1h30m"), Ok(Duration::from_secs(5_400)));
         assert_eq!(duration("45"), Ok(Duration::from_secs(45)));
-        for bad in ["", "0", "0s", "10x", "m", "10m5", "-5m", "1.5h", "99999999999999999999d"] {
+        for bad in [
+            "",
+            "0",
+            "0s",
+            "10x",
+            "m",
+            "10m5",
+            "-5m",
+            "1.5h",
+            "99999999999999999999d",
+        ] {
             let err = duration(bad).unwrap_err();
             assert!(err.contains("invalid duration"), "{bad:?}: {err}");
         }

@@ -66,7 +66,13 @@ pub fn stats(ctx: &Context, args: &StatsArgs) -> Result<()> {
         "", "HOUR (UTC)", "COUNT", "MEAN", "STDDEV", "MIN", "MAX"
     )))?;
     for (period, hour) in periods {
-        output::line(&stats_row(paint, &args.kind, period, hour.as_ref(), &this_hour))?;
+        output::line(&stats_row(
+            paint,
+            &args.kind,
+            period,
+            hour.as_ref(),
+            &this_hour,
+        ))?;
     }
     Ok(())
 }
@@ -82,7 +88,11 @@ fn stats_row(
         return format!("{period:<8} {}", paint.dim("no data"));
     };
     let start = h.start.as_deref().unwrap_or("-");
-    let note = if start == this_hour { " (this hour)" } else { "" };
+    let note = if start == this_hour {
+        " (this hour)"
+    } else {
+        ""
+    };
     let s = &h.stats;
     let v = |x: f64| units::value(kind, x);
     format!(
@@ -101,22 +111,32 @@ pub fn slowest(ctx: &Context, args: &SlowestArgs) -> Result<()> {
     let mut con = ctx.connect()?;
     let rows = Query::new(ctx.store.clone()).slowest(&mut con, &args.kind, args.n)?;
     if ctx.global.json {
-        return rows.iter().enumerate().try_for_each(|(i, (context, mean))| {
-            output::json_line(&json!({
-                "rank": i + 1,
-                "context": context,
-                "type": args.kind,
-                "mean": mean,
-            }))
-        });
+        return rows
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, (context, mean))| {
+                output::json_line(&json!({
+                    "rank": i + 1,
+                    "context": context,
+                    "type": args.kind,
+                    "mean": mean,
+                }))
+            });
     }
     let paint = Paint::for_stdout();
     if rows.is_empty() {
         return output::line(&paint.dim(&format!("no {} statistics", args.kind)));
     }
     let max = rows.iter().map(|(_, m)| *m).fold(0.0_f64, f64::max);
-    let name_w = rows.iter().map(|(c, _)| c.chars().count()).max().unwrap_or(0);
-    let values: Vec<String> = rows.iter().map(|(_, m)| units::value(&args.kind, *m)).collect();
+    let name_w = rows
+        .iter()
+        .map(|(c, _)| c.chars().count())
+        .max()
+        .unwrap_or(0);
+    let values: Vec<String> = rows
+        .iter()
+        .map(|(_, m)| units::value(&args.kind, *m))
+        .collect();
     let value_w = values.iter().map(|v| v.chars().count()).max().unwrap_or(0);
     for (i, ((context, mean), value)) in rows.iter().zip(&values).enumerate() {
         output::line(&format!(

@@ -84,7 +84,9 @@ pub fn bar(value: f64, max: f64, width: usize) -> String {
     if !(value > 0.0 && max > 0.0) {
         return String::new();
     }
-    let eighths = ((value / max).min(1.0) * (width * 8) as f64).round().max(1.0) as usize;
+    let eighths = ((value / max).min(1.0) * (width * 8) as f64)
+        .round()
+        .max(1.0) as usize;
     let mut s = "█".repeat(eighths / 8);
     if eighths % 8 > 0 {
         s.push([' ', '▏', '▎', '▍', '▌', '▋', '▊', '▉'][eighths % 8]);
