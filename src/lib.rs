@@ -19,7 +19,7 @@
 //!    writes with one MULTI/EXEC round trip per flush.
 //! 3. **Store** ([`store`]): one module per technique, plain synchronous functions over a
 //!    Redis connection, usable directly.
-//! 4. **Query & CLI**: typed reads and the `tracing-redis` command-line tool.
+//! 4. **Query & CLI** ([`query`]): typed reads and the `tracing-redis` command-line tool.
 //!
 //! # Requirements
 //!
