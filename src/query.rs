@@ -134,28 +134,57 @@ impl Query {
         last: bool,
         n: usize,
     ) -> Result<Vec<CommonRow>> {
-        let sets: Vec<(String, Severity)> = match &filter.name {
-            Some(name) => filter
+        let logs = self.common_logs(con, filter)?;
+        self.common_in(con, &logs, last, n)
+    }
+
+    /// The common logs (name, severity) `filter` selects: with a name, each selected
+    /// severity of it; without, those found by `SCAN`, sorted. Callers that poll can keep
+    /// the answer for a while and read with [`Query::common_in`], sparing a scan each time.
+    ///
+    /// # Errors
+    ///
+    /// Any Redis error.
+    pub fn common_logs(
+        &self,
+        con: &mut dyn ConnectionLike,
+        filter: &LogFilter,
+    ) -> Result<Vec<(String, Severity)>> {
+        if let Some(name) = &filter.name {
+            return Ok(filter
                 .severities()
                 .into_iter()
                 .map(|s| (name.clone(), s))
-                .collect(),
-            None => {
-                let keys = self.store.keys();
-                let found: BTreeSet<(String, Severity)> = scan(con, &keys.common_pattern())?
-                    .iter()
-                    .filter_map(|k| keys.parse_common(k))
-                    .filter(|(_, s)| filter.matches_level(*s))
-                    .collect();
-                found.into_iter().collect()
-            }
-        };
+                .collect());
+        }
+        let keys = self.store.keys();
+        let found: BTreeSet<(String, Severity)> = scan(con, &keys.common_pattern())?
+            .iter()
+            .filter_map(|k| keys.parse_common(k))
+            .filter(|(_, s)| filter.matches_level(*s))
+            .collect();
+        Ok(found.into_iter().collect())
+    }
+
+    /// Like [`Query::common`], over the common logs `logs` (name, severity).
+    ///
+    /// # Errors
+    ///
+    /// As [`Query::common`].
+    pub fn common_in(
+        &self,
+        con: &mut dyn ConnectionLike,
+        logs: &[(String, Severity)],
+        last: bool,
+        n: usize,
+    ) -> Result<Vec<CommonRow>> {
         let mut rows = Vec::new();
-        for (name, level) in sets {
-            let log = self.store.common(con, &name, level, n)?;
+        for (name, level) in logs {
+            let (name, level) = (name.as_str(), *level);
+            let log = self.store.common(con, name, level, n)?;
             let set = if last { log.last } else { log.current };
             rows.extend(set.messages.into_iter().map(|(message, count)| CommonRow {
-                name: name.clone(),
+                name: name.to_owned(),
                 level,
                 hour: set.start.clone(),
                 message,

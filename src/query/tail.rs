@@ -200,8 +200,16 @@ impl Query {
                 });
             }
         }
+        let probes = probe(con, cursor.lists.keys())?;
         let mut out = Vec::new();
-        for (key, tracked) in &mut cursor.lists {
+        for (i, (key, tracked)) in cursor.lists.iter_mut().enumerate() {
+            if probes
+                .as_ref()
+                .and_then(|p| p.get(i))
+                .is_some_and(|p| p.matches(&tracked.entries))
+            {
+                continue;
+            }
             let raw = read_list(con, key, RECENT_CAPACITY)?;
             let fresh = pushed_since(&tracked.entries, &raw);
             out.extend(
@@ -262,6 +270,54 @@ impl Query {
             })
             .collect();
         Ok(found.into_iter().map(|(k, (n, l))| (k, n, l)).collect())
+    }
+}
+
+/// Entries compared at each end of a list to tell it unchanged without reading it all.
+const PROBE: usize = 4;
+
+/// A list's length and the entries at both of its ends.
+struct Probe {
+    len: usize,
+    head: Vec<String>,
+    tail: Vec<String>,
+}
+
+impl Probe {
+    /// Whether the list still is `before` (newest first, as last read). A push changes the
+    /// length below capacity and shifts the oldest entries at capacity, so only a list that
+    /// is one run of identical entries at both ends could change unseen.
+    fn matches(&self, before: &[String]) -> bool {
+        self.len == before.len()
+            && self.head == before[..PROBE.min(before.len())]
+            && self.tail == before[before.len().saturating_sub(PROBE)..]
+    }
+}
+
+/// Probes every list in one round trip. `None` when a list cannot be probed (a key of
+/// another type): the caller then reads each list and reports which key failed.
+fn probe<'a>(
+    con: &mut dyn ConnectionLike,
+    keys: impl Iterator<Item = &'a String>,
+) -> Result<Option<Vec<Probe>>> {
+    let mut pipe = redis::pipe();
+    let last = -(PROBE as i64);
+    for key in keys {
+        pipe.cmd("LLEN").arg(key);
+        pipe.cmd("LRANGE").arg(key).arg(0).arg(-last - 1);
+        pipe.cmd("LRANGE").arg(key).arg(last).arg(-1);
+    }
+    match pipe.query::<Vec<(usize, Vec<String>, Vec<String>)>>(con) {
+        Ok(replies) => Ok(Some(
+            replies
+                .into_iter()
+                .map(|(len, head, tail)| Probe { len, head, tail })
+                .collect(),
+        )),
+        Err(e) if crate::error::is_connection_error(&e) => {
+            Err(Error::redis(e, "probing recent logs"))
+        }
+        Err(_) => Ok(None),
     }
 }
 
@@ -327,6 +383,23 @@ mod tests {
         assert_eq!(pushed_since(&v(&["a", "b"]), &v(&["c", "d"])), 2);
         // Deleted.
         assert_eq!(pushed_since(&v(&["a", "b"]), &v(&[])), 0);
+    }
+
+    #[test]
+    fn a_probe_sees_pushes_below_and_at_capacity() {
+        let before = v(&["d", "c", "b", "a", "z", "y"]);
+        let probe = |len, head: &[&str], tail: &[&str]| Probe {
+            len,
+            head: v(head),
+            tail: v(tail),
+        };
+        assert!(probe(6, &["d", "c", "b", "a"], &["b", "a", "z", "y"]).matches(&before));
+        // One more entry below capacity: the length says so.
+        assert!(!probe(7, &["e", "d", "c", "b"], &["b", "a", "z", "y"]).matches(&before));
+        // At capacity (trimmed to 6): the oldest end moved.
+        assert!(!probe(6, &["d", "d", "c", "b"], &["c", "b", "a", "z"]).matches(&before));
+        assert!(probe(2, &["b", "a"], &["b", "a"]).matches(&v(&["b", "a"])));
+        assert!(probe(0, &[], &[]).matches(&[]));
     }
 
     #[test]

@@ -16,7 +16,7 @@ use tracing_redis::query::Query;
 use tracing_redis::store::{Clock, ManualClock, Severity, Store};
 
 use crate::support::RedisServer;
-use dashboard::{Options, Snapshot};
+use dashboard::{Options, Snapshot, State};
 
 fn draw(snap: &Snapshot, width: u16, height: u16) -> Vec<String> {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
@@ -70,7 +70,7 @@ fn a_frame_shows_every_panel_with_data_at_80x24() {
         .unwrap();
 
     let query = Query::new(store);
-    let snap = dashboard::fetch(&query, &mut con, &options()).unwrap();
+    let snap = dashboard::fetch(&query, &mut con, &options(), &mut State::default()).unwrap();
     assert_eq!(
         snap.counter.as_ref().unwrap().name,
         "hits",
@@ -143,9 +143,41 @@ fn a_chosen_counter_is_charted_even_when_empty() {
         precision: 60,
         ..options()
     };
-    let snap = dashboard::fetch(&query, &mut con, &opts).unwrap();
+    let snap = dashboard::fetch(&query, &mut con, &opts, &mut State::default()).unwrap();
     let series = snap.counter.as_ref().unwrap();
     assert!(series.points.iter().all(|p| p.1 == 0));
     let screen = draw(&snap, 80, 24).join("\n");
     assert!(screen.contains("Counter errors per 1m"), "{screen}");
+}
+
+#[test]
+fn a_refresh_adds_what_was_written_since() {
+    let server = RedisServer::start();
+    let mut con = server.connection();
+    let clock = ManualClock::at_unix(1_795_741_323.0);
+    let store = Store::new().with_clock(clock.clone());
+    store
+        .log_recent(&mut con, "web", Severity::Info, "first")
+        .unwrap();
+    store
+        .log_common(&mut con, "web", Severity::Warning, "full")
+        .unwrap();
+    let query = Query::new(store.clone());
+    let mut state = State::default();
+    let snap = dashboard::fetch(&query, &mut con, &options(), &mut state).unwrap();
+    assert_eq!(snap.tail.len(), 1);
+
+    clock.advance(Duration::from_millis(1));
+    store
+        .log_recent(&mut con, "web", Severity::Warning, "second")
+        .unwrap();
+    store
+        .log_common(&mut con, "web", Severity::Warning, "full")
+        .unwrap();
+    let snap = dashboard::fetch(&query, &mut con, &options(), &mut state).unwrap();
+    let tail: Vec<&str> = snap.tail.iter().map(|e| e.entry.message.as_str()).collect();
+    assert_eq!(tail, ["first", "second"]);
+    assert_eq!(snap.common[0].count, 2);
+    let screen = draw(&snap, 80, 24).join("\n");
+    assert!(screen.contains("WARN web: second"), "{screen}");
 }

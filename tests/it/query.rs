@@ -111,6 +111,30 @@ fn follow_returns_each_new_entry_once_even_within_one_millisecond() {
     assert_eq!(new.last().unwrap().entry.message, "m104");
     assert_eq!(new[0].entry.message, "m5");
     assert!(query.tail_since(&mut con, &mut cursor).unwrap().is_empty());
+
+    // At capacity, a copy of the newest entry (same millisecond, same text) is still new.
+    store
+        .log_recent(&mut con, "web", Severity::Info, "m104")
+        .unwrap();
+    let new = query.tail_since(&mut con, &mut cursor).unwrap();
+    assert_eq!(messages(&new), ["m104"]);
+    assert_eq!(
+        new[0].raw,
+        query.tail(&mut con, &LogFilter::all(), 2).unwrap()[0].raw
+    );
+
+    // An unchanged list is probed at both ends, not read whole.
+    let before = lrange_calls(&mut con);
+    assert!(query.tail_since(&mut con, &mut cursor).unwrap().is_empty());
+    assert_eq!(lrange_calls(&mut con) - before, 2 * cursor.lists() as u64);
+}
+
+fn lrange_calls(con: &mut redis::Connection) -> u64 {
+    let info: String = redis::cmd("INFO").arg("commandstats").query(con).unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix("cmdstat_lrange:calls="))
+        .and_then(|rest| rest.split(',').next())
+        .map_or(0, |n| n.parse().unwrap())
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! query API, [`render`] draws one into any ratatui frame (a real terminal, or a test
 //! backend). Uses only the library, ratatui and the sibling `units` module.
 
+use std::collections::VecDeque;
 use std::time::{Duration, SystemTime};
 
 use ratatui::Frame;
@@ -12,16 +13,18 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Block, Chart, Dataset, GraphType, Paragraph};
 use redis::ConnectionLike;
 use tracing_redis::Result;
-use tracing_redis::query::{CommonRow, LogFilter, Query, TailEntry};
+use tracing_redis::query::{CommonRow, LogFilter, Query, TailCursor, TailEntry};
 use tracing_redis::store::Severity;
 use tracing_redis::store::clock::iso_millis;
 
 use super::units;
 
-/// Recent entries read per refresh (more than any terminal shows).
+/// Recent entries kept (more than a terminal shows).
 const TAIL_ROWS: usize = 100;
 /// Common messages and slowest contexts read per refresh.
 const LIST_ROWS: usize = 50;
+/// Refreshes between two scans for common logs.
+const RESCAN_EVERY: u64 = 10;
 /// Buckets in the counter chart's window.
 const WINDOW_BUCKETS: u64 = 120;
 
@@ -62,11 +65,39 @@ pub struct Snapshot {
     pub error: Option<String>,
 }
 
-/// Reads one snapshot.
-pub fn fetch(query: &Query, con: &mut dyn ConnectionLike, opts: &Options) -> Result<Snapshot> {
+/// What the dashboard keeps between refreshes so that each reads little: the recent logs
+/// followed with their newest entries, and the common logs found by the last scan.
+#[derive(Debug, Default)]
+pub struct State {
+    cursor: Option<TailCursor>,
+    tail: VecDeque<TailEntry>,
+    common_logs: Vec<(String, Severity)>,
+    refreshes: u64,
+}
+
+/// Reads one snapshot, carrying `state` over from the previous one.
+pub fn fetch(
+    query: &Query,
+    con: &mut dyn ConnectionLike,
+    opts: &Options,
+    state: &mut State,
+) -> Result<Snapshot> {
     let at = query.store().clock().now();
-    let tail = query.tail(con, &LogFilter::all(), TAIL_ROWS)?;
-    let common = query.common(con, &LogFilter::all(), false, LIST_ROWS)?;
+    match &mut state.cursor {
+        Some(cursor) => state.tail.extend(query.tail_since(con, cursor)?),
+        None => {
+            let (entries, cursor) = query.follow(con, &LogFilter::all(), TAIL_ROWS)?;
+            state.tail = entries.into();
+            state.cursor = Some(cursor);
+        }
+    }
+    let excess = state.tail.len().saturating_sub(TAIL_ROWS);
+    state.tail.drain(..excess);
+    if state.refreshes % RESCAN_EVERY == 0 {
+        state.common_logs = query.common_logs(con, &LogFilter::all())?;
+    }
+    state.refreshes += 1;
+    let common = query.common_in(con, &state.common_logs, false, LIST_ROWS)?;
     let name = match &opts.counter {
         Some(name) => Some(name.clone()),
         None => query.counters(con)?.into_iter().next().map(|c| c.name),
@@ -88,7 +119,7 @@ pub fn fetch(query: &Query, con: &mut dyn ConnectionLike, opts: &Options) -> Res
     Ok(Snapshot {
         at: Some(at),
         source: opts.source.clone(),
-        tail,
+        tail: state.tail.iter().cloned().collect(),
         common,
         counter,
         kind: opts.kind.clone(),

@@ -10,7 +10,7 @@ use tracing_redis::query::Query;
 use tracing_redis::{Error, Result};
 
 use crate::cli::Context;
-use crate::dashboard::{self, Options, Snapshot};
+use crate::dashboard::{self, Options, Snapshot, State};
 use crate::output;
 use crate::parse::{self, Precision};
 use crate::units::ACCESS_TIME;
@@ -73,9 +73,10 @@ fn run_loop(
         kind: opts.kind.clone(),
         ..Snapshot::default()
     };
+    let mut state = State::default();
     let draw_err = |e: std::io::Error| Error::io(e, "drawing the dashboard");
     loop {
-        match dashboard::fetch(query, con, opts) {
+        match dashboard::fetch(query, con, opts, &mut state) {
             Ok(s) => {
                 // Stick to the counter first charted even if others appear before it.
                 if opts.counter.is_none() {
