@@ -145,8 +145,19 @@ impl Error {
 
     /// Redis answered `WRONGTYPE`: a key holds another type than this crate expects.
     pub fn is_wrong_type(&self) -> bool {
-        self.redis_error()
-            .is_some_and(|e| e.code() == Some("WRONGTYPE"))
+        let Some(err) = self.redis_error() else {
+            return false;
+        };
+        if err.code() == Some("WRONGTYPE") {
+            return true;
+        }
+        // Inside MULTI/EXEC the error is one element of the reply; inside a script, Redis
+        // before 7 wraps it in an `ERR Error running script` whose detail still names it.
+        err.clone().into_server_errors().is_some_and(|errors| {
+            errors.iter().any(|(_, e)| {
+                e.code() == "WRONGTYPE" || e.details().is_some_and(|d| d.contains("WRONGTYPE"))
+            })
+        })
     }
 }
 

@@ -179,28 +179,40 @@ impl Cleaner {
         let mut con: Option<redis::Connection> = None;
         loop {
             if con.is_none() {
-                con = client.get_connection().ok();
+                match connect(client) {
+                    Ok(c) => con = Some(c),
+                    Err(e) => record(errors, e),
+                }
             }
-            match con.as_mut() {
-                Some(c) => match self.pass(c, pass) {
-                    Ok(_) => pass = pass.wrapping_add(1),
-                    Err(e) => {
-                        if e.is_connection() {
-                            con = None;
-                        }
-                        record(errors, e);
+            if let Some(c) = con.as_mut() {
+                if let Err(e) = self.pass(c, pass) {
+                    if e.is_connection() {
+                        con = None;
                     }
-                },
-                None => record(
-                    errors,
-                    Error::new(crate::ErrorKind::Connection, "cleaner cannot reach Redis"),
-                ),
+                    record(errors, e);
+                }
             }
+            pass = pass.wrapping_add(1);
             if stop.wait(self.interval) {
                 return;
             }
         }
     }
+}
+
+/// Bounds every Redis call of the background cleaner, so a server that stops answering
+/// cannot hold [`CleanerHandle::stop`] for longer than this.
+const IO_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn connect(client: &redis::Client) -> Result<redis::Connection> {
+    let what = "cleaner connecting to Redis";
+    let con = client
+        .get_connection_with_timeout(IO_TIMEOUT)
+        .map_err(|e| Error::redis(e, what))?;
+    con.set_read_timeout(Some(IO_TIMEOUT))
+        .and_then(|()| con.set_write_timeout(Some(IO_TIMEOUT)))
+        .map_err(|e| Error::redis(e, what))?;
+    Ok(con)
 }
 
 #[derive(Debug, Default)]

@@ -5,3 +5,8 @@
 mod support;
 
 mod harness;
+mod store_common;
+mod store_counters;
+mod store_names;
+mod store_recent;
+mod store_stats;
