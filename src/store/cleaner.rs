@@ -76,12 +76,15 @@ impl Cleaner {
     ///
     /// # Errors
     ///
-    /// Any Redis error; the pass stops at the first one.
+    /// A connection error ends the pass at once. A counter that cannot be cleaned (for
+    /// example a key of another type: `WRONGTYPE`) does not stop the others from being
+    /// cleaned; the first such error is returned once the pass is done.
     pub fn pass(&self, con: &mut dyn ConnectionLike, pass: u64) -> Result<CleanReport> {
         let keys = self.store.keys();
         let known = keys.known();
         let now = unix_secs(self.store.clock().now());
         let mut report = CleanReport::default();
+        let mut deferred: Option<Error> = None;
         let mut after = "-".to_owned();
         loop {
             let members: Vec<String> = redis_ctx(
@@ -112,7 +115,7 @@ impl Cleaner {
                 report.visited += 1;
                 let cutoff = now.saturating_sub(SAMPLE_COUNT.saturating_mul(precision));
                 let hash = keys.counter_from_known(member);
-                let (deleted, forgotten): (u64, u64) = redis_ctx(
+                let cleaned: Result<(u64, u64)> = redis_ctx(
                     || format!("cleaning `{hash}`"),
                     ScriptCall::new(
                         &CLEAN_COUNTER,
@@ -120,12 +123,24 @@ impl Cleaner {
                         vec![cutoff.to_string(), member.clone()],
                     )
                     .invoke(con),
-                )?;
-                report.buckets_deleted += deleted;
-                report.forgotten += forgotten;
+                );
+                match cleaned {
+                    Ok((deleted, forgotten)) => {
+                        report.buckets_deleted += deleted;
+                        report.forgotten += forgotten;
+                    }
+                    Err(e) if e.is_connection() => return Err(e),
+                    // One bad key must not leave every counter after it untrimmed forever.
+                    Err(e) => {
+                        deferred.get_or_insert(e);
+                    }
+                }
             }
         }
-        Ok(report)
+        match deferred {
+            Some(e) => Err(e),
+            None => Ok(report),
+        }
     }
 
     /// Runs passes 0, 1, 2, … every interval until `stop` is signalled; returns promptly then.

@@ -4,6 +4,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod cli_status;
 mod harness;
 mod store_common;
 mod store_counters;

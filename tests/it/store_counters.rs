@@ -448,3 +448,36 @@ fn bad_counter_input_is_refused() {
     assert!(err.is_wrong_type(), "{err}");
     assert!(err.to_string().contains("count:60:str"), "{err}");
 }
+
+#[test]
+fn a_key_of_another_type_does_not_stop_the_pass() {
+    let server = RedisServer::start();
+    let mut con = server.connection();
+    let now = DAY + 200 * 86_400;
+    let store = Store::new().with_clock(ManualClock::new(t(now)));
+    buckets_around_cutoff(&store, &mut con, now);
+    // Sorts before every `<p>:c` member, so it is visited first.
+    redis::cmd("SET")
+        .arg("count:1:!bad")
+        .arg("x")
+        .exec(&mut con)
+        .unwrap();
+    redis::cmd("ZADD")
+        .arg("known:")
+        .arg(0)
+        .arg("1:!bad")
+        .exec(&mut con)
+        .unwrap();
+
+    let err = Cleaner::new(store).pass(&mut con, 0).unwrap_err();
+
+    assert!(err.is_wrong_type(), "{err}");
+    assert!(err.to_string().contains("count:1:!bad"), "{err}");
+    for p in PRECISIONS {
+        assert_eq!(
+            hash(&mut con, &format!("count:{p}:c")).len(),
+            1,
+            "precision {p}"
+        );
+    }
+}
