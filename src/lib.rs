@@ -40,3 +40,8 @@ mod error;
 pub mod store;
 
 pub use error::{Error, ErrorKind, Result};
+
+// Keeps the README's example compiling.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

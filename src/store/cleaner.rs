@@ -38,13 +38,26 @@ pub struct CleanReport {
 /// ([`Cleaner::run`]), or on a background thread ([`Cleaner::spawn`]).
 ///
 /// ```no_run
-/// use std::time::Duration;
 /// use tracing_redis::store::{Cleaner, Store};
 ///
-/// let client = redis::Client::open("redis://127.0.0.1/").unwrap();
-/// let handle = Cleaner::new(Store::new()).spawn(client).unwrap();
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let client = redis::Client::open("redis://127.0.0.1/")?;
+/// let handle = Cleaner::new(Store::new()).spawn(client)?;
 /// // … later; returns promptly, not after the rest of a minute.
 /// handle.stop();
+/// # Ok(()) }
+/// ```
+///
+/// Running a pass by hand, e.g. from a tool or a test:
+///
+/// ```no_run
+/// use tracing_redis::store::{Cleaner, Store};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let mut con = redis::Client::open("redis://127.0.0.1/")?.get_connection()?;
+/// let report = Cleaner::new(Store::new()).pass(&mut con, 0)?;
+/// println!("{} old buckets deleted", report.buckets_deleted);
+/// # Ok(()) }
 /// ```
 #[derive(Debug, Clone)]
 pub struct Cleaner {
@@ -271,6 +284,7 @@ impl StopSignal {
 }
 
 /// The handle of a background cleaner. Dropping it stops the cleaner too.
+#[must_use = "dropping the handle stops the cleaner"]
 #[derive(Debug)]
 pub struct CleanerHandle {
     stop: StopSignal,
