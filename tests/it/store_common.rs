@@ -103,6 +103,18 @@ fn rotates_at_the_hour_and_keeps_the_last_set_with_data() {
     assert_eq!(read.current.messages, [("b".to_owned(), 1)]);
     assert_eq!(read.last.start.as_deref(), Some("2026-11-27T00:00:00"));
     assert_eq!(read.last.messages, [("a".to_owned(), 2)]);
+    for (key, kind) in [
+        ("common:{web:warning}", "zset"),
+        ("common:{web:warning}:start", "string"),
+        ("common:{web:warning}:last", "zset"),
+        ("common:{web:warning}:pstart", "string"),
+    ] {
+        assert_eq!(key_type(&mut con, key), kind, "{key}");
+    }
+    assert_eq!(
+        get(&mut con, "common:{web:warning}:pstart").as_deref(),
+        Some("2026-11-27T00:00:00")
+    );
 
     // An event of the previous kept hour still counts, into `:last`.
     clock.set(UNIX_EPOCH + Duration::from_secs(H1 - 10));

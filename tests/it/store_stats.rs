@@ -198,6 +198,12 @@ fn rotate_hourly_like_common_logs() {
     assert_eq!(pstart.as_deref(), Some("2026-11-27T00:00:00"));
     let cur = store.stats(&mut con, "c", "T").unwrap().unwrap();
     assert_eq!((cur.count, cur.sum), (1, 2.0));
+    let last_raw = scores(&mut con, "stats:{c:T}:last");
+    assert!(last_raw.contains(&("sum".to_owned(), 1.0)), "{last_raw:?}");
+    assert_eq!(
+        get(&mut con, "stats:{c:T}:pstart").as_deref(),
+        Some("2026-11-27T00:00:00")
+    );
 
     // A late sample of the previous kept hour goes into :last and is returned from there.
     clock.set(UNIX_EPOCH + Duration::from_secs(H1 - 100));
