@@ -6,8 +6,10 @@ mod support;
 
 mod cli_status;
 mod harness;
+mod store_cleaner;
 mod store_common;
 mod store_counters;
 mod store_names;
 mod store_recent;
+mod store_slowest;
 mod store_stats;
