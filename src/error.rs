@@ -143,14 +143,20 @@ impl Error {
         self.kind == ErrorKind::Malformed
     }
 
-    /// Redis answered `WRONGTYPE`: a key holds another type than this crate expects. Also
-    /// when the answer came as one of the failures of a pipeline.
+    /// Redis answered `WRONGTYPE`: a key holds another type than this crate expects.
     pub fn is_wrong_type(&self) -> bool {
-        self.redis_error().is_some_and(|e| {
-            e.code() == Some("WRONGTYPE")
-                || e.clone()
-                    .into_server_errors()
-                    .is_some_and(|errs| errs.iter().any(|(_, s)| s.code() == "WRONGTYPE"))
+        let Some(err) = self.redis_error() else {
+            return false;
+        };
+        if err.code() == Some("WRONGTYPE") {
+            return true;
+        }
+        // Inside MULTI/EXEC the error is one element of the reply; inside a script, Redis
+        // before 7 wraps it in an `ERR Error running script` whose detail still names it.
+        err.clone().into_server_errors().is_some_and(|errors| {
+            errors.iter().any(|(_, e)| {
+                e.code() == "WRONGTYPE" || e.details().is_some_and(|d| d.contains("WRONGTYPE"))
+            })
         })
     }
 }

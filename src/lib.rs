@@ -41,3 +41,8 @@ pub mod query;
 pub mod store;
 
 pub use error::{Error, ErrorKind, Result};
+
+// Keeps the README's example compiling.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

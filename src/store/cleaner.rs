@@ -38,13 +38,26 @@ pub struct CleanReport {
 /// ([`Cleaner::run`]), or on a background thread ([`Cleaner::spawn`]).
 ///
 /// ```no_run
-/// use std::time::Duration;
 /// use tracing_redis::store::{Cleaner, Store};
 ///
-/// let client = redis::Client::open("redis://127.0.0.1/").unwrap();
-/// let handle = Cleaner::new(Store::new()).spawn(client).unwrap();
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let client = redis::Client::open("redis://127.0.0.1/")?;
+/// let handle = Cleaner::new(Store::new()).spawn(client)?;
 /// // … later; returns promptly, not after the rest of a minute.
 /// handle.stop();
+/// # Ok(()) }
+/// ```
+///
+/// Running a pass by hand, e.g. from a tool or a test:
+///
+/// ```no_run
+/// use tracing_redis::store::{Cleaner, Store};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let mut con = redis::Client::open("redis://127.0.0.1/")?.get_connection()?;
+/// let report = Cleaner::new(Store::new()).pass(&mut con, 0)?;
+/// println!("{} old buckets deleted", report.buckets_deleted);
+/// # Ok(()) }
 /// ```
 #[derive(Debug, Clone)]
 pub struct Cleaner {
@@ -76,12 +89,15 @@ impl Cleaner {
     ///
     /// # Errors
     ///
-    /// Any Redis error; the pass stops at the first one.
+    /// A connection error ends the pass at once. A counter that cannot be cleaned (for
+    /// example a key of another type: `WRONGTYPE`) does not stop the others from being
+    /// cleaned; the first such error is returned once the pass is done.
     pub fn pass(&self, con: &mut dyn ConnectionLike, pass: u64) -> Result<CleanReport> {
         let keys = self.store.keys();
         let known = keys.known();
         let now = unix_secs(self.store.clock().now());
         let mut report = CleanReport::default();
+        let mut deferred: Option<Error> = None;
         let mut after = "-".to_owned();
         loop {
             let members: Vec<String> = redis_ctx(
@@ -112,7 +128,7 @@ impl Cleaner {
                 report.visited += 1;
                 let cutoff = now.saturating_sub(SAMPLE_COUNT.saturating_mul(precision));
                 let hash = keys.counter_from_known(member);
-                let (deleted, forgotten): (u64, u64) = redis_ctx(
+                let cleaned: Result<(u64, u64)> = redis_ctx(
                     || format!("cleaning `{hash}`"),
                     ScriptCall::new(
                         &CLEAN_COUNTER,
@@ -120,12 +136,24 @@ impl Cleaner {
                         vec![cutoff.to_string(), member.clone()],
                     )
                     .invoke(con),
-                )?;
-                report.buckets_deleted += deleted;
-                report.forgotten += forgotten;
+                );
+                match cleaned {
+                    Ok((deleted, forgotten)) => {
+                        report.buckets_deleted += deleted;
+                        report.forgotten += forgotten;
+                    }
+                    Err(e) if e.is_connection() => return Err(e),
+                    // One bad key must not leave every counter after it untrimmed forever.
+                    Err(e) => {
+                        deferred.get_or_insert(e);
+                    }
+                }
             }
         }
-        Ok(report)
+        match deferred {
+            Some(e) => Err(e),
+            None => Ok(report),
+        }
     }
 
     /// Runs passes 0, 1, 2, … every interval until `stop` is signalled; returns promptly then.
@@ -179,28 +207,40 @@ impl Cleaner {
         let mut con: Option<redis::Connection> = None;
         loop {
             if con.is_none() {
-                con = client.get_connection().ok();
+                match connect(client) {
+                    Ok(c) => con = Some(c),
+                    Err(e) => record(errors, e),
+                }
             }
-            match con.as_mut() {
-                Some(c) => match self.pass(c, pass) {
-                    Ok(_) => pass = pass.wrapping_add(1),
-                    Err(e) => {
-                        if e.is_connection() {
-                            con = None;
-                        }
-                        record(errors, e);
+            if let Some(c) = con.as_mut() {
+                if let Err(e) = self.pass(c, pass) {
+                    if e.is_connection() {
+                        con = None;
                     }
-                },
-                None => record(
-                    errors,
-                    Error::new(crate::ErrorKind::Connection, "cleaner cannot reach Redis"),
-                ),
+                    record(errors, e);
+                }
             }
+            pass = pass.wrapping_add(1);
             if stop.wait(self.interval) {
                 return;
             }
         }
     }
+}
+
+/// Bounds every Redis call of the background cleaner, so a server that stops answering
+/// cannot hold [`CleanerHandle::stop`] for longer than this.
+const IO_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn connect(client: &redis::Client) -> Result<redis::Connection> {
+    let what = "cleaner connecting to Redis";
+    let con = client
+        .get_connection_with_timeout(IO_TIMEOUT)
+        .map_err(|e| Error::redis(e, what))?;
+    con.set_read_timeout(Some(IO_TIMEOUT))
+        .and_then(|()| con.set_write_timeout(Some(IO_TIMEOUT)))
+        .map_err(|e| Error::redis(e, what))?;
+    Ok(con)
 }
 
 #[derive(Debug, Default)]
@@ -244,6 +284,7 @@ impl StopSignal {
 }
 
 /// The handle of a background cleaner. Dropping it stops the cleaner too.
+#[must_use = "dropping the handle stops the cleaner"]
 #[derive(Debug)]
 pub struct CleanerHandle {
     stop: StopSignal,

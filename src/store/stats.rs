@@ -55,6 +55,42 @@ impl Summary {
         })
     }
 
+    /// A summary of `count` samples merged elsewhere: their sum, sum of squares, smallest
+    /// and largest value.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for no samples, a number
+    /// that is NaN or infinite, a negative sum of squares or `min > max`.
+    pub fn new(count: u64, sum: f64, sumsq: f64, min: f64, max: f64) -> Result<Self> {
+        let summary = Summary {
+            count,
+            sum,
+            sumsq,
+            min,
+            max,
+        };
+        summary.check()?;
+        Ok(summary)
+    }
+
+    fn check(&self) -> Result<()> {
+        if self.count == 0 {
+            return Err(Error::invalid_input(
+                "a statistics batch needs at least one sample",
+            ));
+        }
+        for v in [self.sum, self.sumsq, self.min, self.max] {
+            check_finite(v)?;
+        }
+        if self.sumsq < 0.0 || self.min > self.max {
+            return Err(Error::invalid_input(format!(
+                "inconsistent statistics batch {self:?}: needs sumsq >= 0 and min <= max"
+            )));
+        }
+        Ok(())
+    }
+
     /// Adds one sample.
     ///
     /// # Errors
@@ -210,7 +246,7 @@ impl Store {
     ///
     /// # Errors
     ///
-    /// As [`Store::update_stats`]; also a summary with no samples or non-finite numbers.
+    /// As [`Store::update_stats`]; also a summary that [`Summary::new`] would refuse.
     pub fn update_stats_batch(
         &self,
         con: &mut dyn ConnectionLike,
@@ -229,14 +265,7 @@ impl Store {
         summary: &Summary,
         with_slowest: bool,
     ) -> Result<Stats> {
-        if summary.count == 0 {
-            return Err(Error::invalid_input(
-                "a statistics batch needs at least one sample",
-            ));
-        }
-        for v in [summary.sum, summary.sumsq, summary.min, summary.max] {
-            check_finite(v)?;
-        }
+        summary.check()?;
         let rotated = Rotated::of(self.keys().stats(context, kind)?);
         let slowest_key = if with_slowest {
             Some(self.keys().slowest(kind)?)
@@ -260,7 +289,10 @@ impl Store {
         })
     }
 
-    /// This hour's statistics of `context` and `kind`; `None` when there is no data.
+    /// The current set's statistics of `context` and `kind`; `None` when there is no data.
+    ///
+    /// The current set belongs to the hour in `:start`, the last hour a sample came in: after
+    /// idle hours that is earlier than the clock's hour.
     ///
     /// # Errors
     ///

@@ -12,9 +12,17 @@ mod cli_errors;
 mod cli_logs;
 #[cfg(feature = "cli")]
 mod cli_stats;
+mod cli_status;
 #[cfg(feature = "cli")]
 mod cli_top;
 #[cfg(feature = "cli")]
 mod cli_util;
 mod harness;
 mod query;
+mod store_cleaner;
+mod store_common;
+mod store_counters;
+mod store_names;
+mod store_recent;
+mod store_slowest;
+mod store_stats;
