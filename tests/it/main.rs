@@ -12,6 +12,7 @@ mod cli_errors;
 mod cli_logs;
 #[cfg(feature = "cli")]
 mod cli_stats;
+#[cfg(feature = "cli")]
 mod cli_status;
 #[cfg(feature = "cli")]
 mod cli_top;

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 use tracing_redis::Result;
-use tracing_redis::store::keys::Keys;
+use tracing_redis::store::keys::{Keys, glob_escape};
 
 use crate::cli::Context;
 use crate::output;
@@ -83,16 +83,4 @@ fn count_keys(con: &mut redis::Connection, keys: &Keys) -> Result<Vec<(&'static 
         out.push((name, n));
     }
     Ok(out)
-}
-
-/// Escapes glob metacharacters of a literal prefix.
-fn glob_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
