@@ -36,6 +36,7 @@
     deny(clippy::print_stdout, clippy::print_stderr, clippy::panic)
 )]
 
+pub mod config;
 mod error;
 pub mod store;
 

@@ -4,7 +4,7 @@ use clap::{Parser, Subcommand};
 use tracing_redis::store::Store;
 use tracing_redis::{Error, Result};
 
-use crate::status;
+use crate::{config, status};
 
 /// Look at what a service keeps in Redis: logs, counters, statistics, IP data, configuration.
 #[derive(Debug, Parser)]
@@ -39,12 +39,20 @@ pub struct Global {
 pub enum Command {
     /// Whether the server is reachable, its version, and how many keys each technique holds.
     Status,
+    /// Read or change a component's configuration (`config:TYPE:COMPONENT`).
+    #[command(subcommand)]
+    Config(config::ConfigCommand),
+    /// Put the service into maintenance, take it out, or show whether it is.
+    #[command(subcommand)]
+    Maintenance(config::MaintenanceCommand),
 }
 
 pub fn run(cli: Cli) -> Result<()> {
     let ctx = Context::new(cli.global)?;
     match cli.command {
         Command::Status => status::run(&ctx),
+        Command::Config(command) => config::run(&ctx, command),
+        Command::Maintenance(command) => config::maintenance(&ctx, command),
     }
 }
 
