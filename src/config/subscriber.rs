@@ -17,6 +17,9 @@ use crate::error::{Error, is_connection_error};
 /// stop request.
 pub(crate) const POLL: Duration = Duration::from_millis(100);
 
+/// The most a full reload starts ahead of `max_staleness`.
+const EARLY: Duration = Duration::from_millis(20);
+
 pub(crate) fn spawn(shared: Arc<Shared>) -> std::io::Result<JoinHandle<()>> {
     std::thread::Builder::new()
         .name("tracing-redis-config".to_owned())
@@ -96,15 +99,15 @@ fn ctx(what: &'static str) -> impl Fn(redis::RedisError) -> Error {
 }
 
 /// How long until the next full reload is due on the store's clock; `None` when it is due.
-/// A clock that went backwards makes it due at once, so a clock step never stops reloads.
+///
+/// Reloads start a little early (a tenth of `max_staleness`, at most [`EARLY`]) so that a
+/// late wake-up (timers round up) and the round trip still land within `max_staleness`. A
+/// clock that went backwards makes a reload due at once, so a clock step never stops them.
 fn due_in(shared: &Shared, last_reload: SystemTime) -> Option<Duration> {
-    let now = shared.store.clock().now();
-    let elapsed = now.duration_since(last_reload).ok()?;
-    shared
-        .settings
-        .max_staleness
-        .checked_sub(elapsed)
-        .filter(|d| !d.is_zero())
+    let max = shared.settings.max_staleness;
+    let period = max - (max / 10).min(EARLY);
+    let elapsed = shared.store.clock().now().duration_since(last_reload).ok()?;
+    period.checked_sub(elapsed).filter(|d| !d.is_zero())
 }
 
 /// Reads the maintenance flag and every tracked key in one round trip. Returns the clock
