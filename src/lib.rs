@@ -40,4 +40,5 @@ pub mod config;
 mod error;
 pub mod store;
 
+pub use config::{ConnectionRegistry, LiveConfig};
 pub use error::{Error, ErrorKind, Result};

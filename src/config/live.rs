@@ -171,8 +171,11 @@ impl LiveConfig {
         let Some(value) = self.shared.get(kind, component)? else {
             return Ok(None);
         };
-        let key = self.shared.store.keys().config(kind, component)?;
-        config_as(&key, &value).map(Some)
+        match T::deserialize(&*value) {
+            Ok(v) => Ok(Some(v)),
+            // The key is only built for the error, keeping the read path allocation-light.
+            Err(_) => config_as(&self.shared.store.keys().config(kind, component)?, &value),
+        }
     }
 
     /// Whether the service is under maintenance (`P:is-under-maintenance` is non-empty).
@@ -219,9 +222,9 @@ impl LiveConfig {
         self.shared.wait_state(timeout, |s| s.subscribed)
     }
 
-    /// Stops the background thread (for every clone) and waits for it, which takes at most
-    /// about 100 ms plus one Redis round trip. Values read so far stay readable, but no
-    /// longer change.
+    /// Stops the background thread (for every clone) and waits for it: at most about 100 ms
+    /// plus one Redis round trip (up to the I/O timeout while it is connecting). Values read
+    /// so far stay readable, but no longer change.
     pub fn stop(&self) {
         self.worker.stop();
     }

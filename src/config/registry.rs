@@ -201,8 +201,8 @@ impl ConnectionRegistry {
         self.client(component)?.connection()
     }
 
-    /// Runs `f` with a connection to `component`'s server: the notes' `redis_connection`
-    /// decorator. The connection goes back to the pool afterwards.
+    /// Runs `f` with a connection to `component`'s server, as the book's `redis_connection`
+    /// decorator does. The connection goes back to the pool afterwards.
     ///
     /// # Errors
     ///

@@ -31,7 +31,7 @@ fn run(shared: &Shared) {
     let mut backoff = min;
     loop {
         let mut subscribed = false;
-        let err = match session(shared, &mut subscribed) {
+        let err = match follow(shared, &mut subscribed) {
             Ok(()) => {
                 shared.update_state(|s| s.subscribed = false);
                 return;
@@ -54,7 +54,7 @@ fn run(shared: &Shared) {
 
 /// One connection's life: returns `Ok` when asked to stop, the error when the connection
 /// breaks. Sets `subscribed` once it is subscribed and has reloaded.
-fn session(shared: &Shared, subscribed: &mut bool) -> Result<(), Error> {
+fn follow(shared: &Shared, subscribed: &mut bool) -> Result<(), Error> {
     let timeout = shared.settings.io_timeout;
     let mut sub = connect(&shared.client, timeout).map_err(ctx("connecting"))?;
     let mut data = connect(&shared.client, timeout).map_err(ctx("connecting"))?;
@@ -106,7 +106,12 @@ fn ctx(what: &'static str) -> impl Fn(redis::RedisError) -> Error {
 fn due_in(shared: &Shared, last_reload: SystemTime) -> Option<Duration> {
     let max = shared.settings.max_staleness;
     let period = max - (max / 10).min(EARLY);
-    let elapsed = shared.store.clock().now().duration_since(last_reload).ok()?;
+    let elapsed = shared
+        .store
+        .clock()
+        .now()
+        .duration_since(last_reload)
+        .ok()?;
     period.checked_sub(elapsed).filter(|d| !d.is_zero())
 }
 
@@ -156,7 +161,7 @@ fn reload_key(shared: &Shared, con: &mut redis::Connection, key: &str) -> Result
     Ok(())
 }
 
-/// A broken connection ends the session; any other failure (a key of another type, a value
+/// A broken connection ends `follow`; any other failure (a key of another type, a value
 /// that is not text) is a problem of that key, reported while its last good value is kept.
 fn fetched(result: redis::RedisResult<Option<String>>, key: &str) -> Result<Fetched, Error> {
     match result {
