@@ -36,10 +36,12 @@
     deny(clippy::print_stdout, clippy::print_stderr, clippy::panic)
 )]
 
+pub mod config;
 mod error;
 pub mod query;
 pub mod store;
 
+pub use config::{ConnectionRegistry, LiveConfig};
 pub use error::{Error, ErrorKind, Result};
 
 // Keeps the README's example compiling.

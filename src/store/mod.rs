@@ -69,6 +69,7 @@ pub(crate) mod script;
 
 mod cleaner;
 mod common;
+pub(crate) mod config;
 mod counters;
 mod recent;
 mod slowest;
@@ -79,6 +80,7 @@ use std::sync::Arc;
 pub use cleaner::{CleanReport, Cleaner, CleanerHandle, SAMPLE_COUNT, StopSignal};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use common::{CommonLog, CommonSet};
+pub use config::parse_config;
 pub use counters::PRECISIONS;
 pub use keys::Keys;
 pub use recent::{LogEntry, RECENT_CAPACITY};

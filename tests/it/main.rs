@@ -18,6 +18,7 @@ mod cli_status;
 mod cli_top;
 #[cfg(feature = "cli")]
 mod cli_util;
+mod config;
 mod harness;
 mod query;
 mod store_cleaner;

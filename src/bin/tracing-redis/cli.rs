@@ -4,7 +4,7 @@ use clap::{Parser, Subcommand};
 use tracing_redis::store::Store;
 use tracing_redis::{Error, Result};
 
-use crate::{counters, logs, stats, status, top};
+use crate::{config, counters, logs, stats, status, top};
 
 /// Look at what a service keeps in Redis: logs, counters, statistics, IP data, configuration.
 #[derive(Debug, Parser)]
@@ -55,6 +55,12 @@ pub enum Command {
     Slowest(stats::SlowestArgs),
     /// A live dashboard: recent logs, common messages, a counter, the slowest contexts.
     Top(top::TopArgs),
+    /// Read or change a component's configuration (`config:TYPE:COMPONENT`).
+    #[command(subcommand)]
+    Config(config::ConfigCommand),
+    /// Put the service into maintenance, take it out, or show whether it is.
+    #[command(subcommand)]
+    Maintenance(config::MaintenanceCommand),
 }
 
 pub fn run(cli: Cli) -> Result<()> {
@@ -69,6 +75,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Stats(args) => stats::stats(&ctx, &args),
         Command::Slowest(args) => stats::slowest(&ctx, &args),
         Command::Top(args) => top::run(&ctx, &args),
+        Command::Config(command) => config::run(&ctx, command),
+        Command::Maintenance(command) => config::maintenance(&ctx, command),
     }
 }
 

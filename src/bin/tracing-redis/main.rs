@@ -5,6 +5,7 @@
 
 mod chart;
 mod cli;
+mod config;
 mod counters;
 mod dashboard;
 mod logs;
