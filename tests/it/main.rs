@@ -5,3 +5,9 @@
 mod support;
 
 mod harness;
+mod pipeline_batching;
+mod pipeline_events;
+mod pipeline_failures;
+mod pipeline_lifecycle;
+mod pipeline_spans;
+mod pipeline_util;
