@@ -9,9 +9,7 @@
 use std::time::Duration;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let (logger, guard) = tracing_redis::builder()
-        .name("log_only")
-        .build_logger()?;
+    let (logger, guard) = tracing_redis::builder().name("log_only").build_logger()?;
     // Sets the global logger and `log::set_max_level` (INFO unless `.level(…)` says otherwise).
     logger.install()?;
 

@@ -20,7 +20,7 @@ use redis::{Pipeline, Value};
 use super::Settings;
 use super::record::{LogRecord, Record};
 use super::status::DropReason;
-use crate::store::clock::{hour_start, unix_secs};
+use crate::store::clock::unix_secs;
 use crate::store::keys::Rotated;
 use crate::store::recent::{LogEntry, RECENT_CAPACITY, queue_recent};
 use crate::store::{SLOWEST_CAPACITY, Severity, Summary, common, counters, stats};
@@ -54,23 +54,36 @@ impl Normalisation {
         match *self {
             Normalisation::Exact => Cow::Borrowed(message),
             Normalisation::Digits { max_len } => {
-                let mut out = String::with_capacity(message.len().min(max_len));
-                let mut in_digits = false;
-                for c in message.chars() {
-                    let piece = if c.is_ascii_digit() {
-                        if in_digits {
-                            continue;
+                let bytes = message.as_bytes();
+                if message.len() <= max_len && !bytes.iter().any(u8::is_ascii_digit) {
+                    return Cow::Borrowed(message);
+                }
+                // Digits are ASCII, so the text between digit runs is copied whole.
+                let mut out = String::with_capacity(message.len().min(max_len + 1));
+                let mut rest = message;
+                while !rest.is_empty() && out.len() <= max_len {
+                    match rest.bytes().position(|b| b.is_ascii_digit()) {
+                        Some(start) => {
+                            out.push_str(&rest[..start]);
+                            out.push('#');
+                            let run = rest[start..]
+                                .bytes()
+                                .position(|b| !b.is_ascii_digit())
+                                .map_or(rest.len(), |end| start + end);
+                            rest = &rest[run..];
                         }
-                        in_digits = true;
-                        '#'
-                    } else {
-                        in_digits = false;
-                        c
-                    };
-                    if out.len() + piece.len_utf8() > max_len {
-                        break;
+                        None => {
+                            out.push_str(rest);
+                            rest = "";
+                        }
                     }
-                    out.push(piece);
+                }
+                if out.len() > max_len {
+                    let mut end = max_len;
+                    while !out.is_char_boundary(end) {
+                        end -= 1;
+                    }
+                    out.truncate(end);
                 }
                 Cow::Owned(out)
             }
@@ -214,8 +227,8 @@ pub(crate) fn build(
     note: Option<&DropNote>,
 ) -> (Vec<Group>, Vec<u32>) {
     let mut recent: BTreeMap<Severity, Vec<u32>> = BTreeMap::new();
-    let mut common: BTreeMap<(Severity, String), CommonAcc> = BTreeMap::new();
-    let mut stats: BTreeMap<(String, String, bool, String), StatsAcc> = BTreeMap::new();
+    let mut common: BTreeMap<(Severity, i64), CommonAcc> = BTreeMap::new();
+    let mut stats: BTreeMap<(String, String, bool, i64), StatsAcc> = BTreeMap::new();
     let mut counts: BTreeMap<(String, i64), (i64, Vec<u32>)> = BTreeMap::new();
     let mut invalid = Vec::new();
     for (i, record) in records.iter().enumerate() {
@@ -226,7 +239,7 @@ pub(crate) fn build(
                 if r.common {
                     let member = common_member(r, settings);
                     let acc = common
-                        .entry((r.severity, hour_start(r.at)))
+                        .entry((r.severity, hour_of(r.at)))
                         .or_insert_with(|| CommonAcc::new(r.at));
                     acc.add(member, i);
                 }
@@ -244,7 +257,7 @@ pub(crate) fn build(
                     s.context.to_string(),
                     s.kind.to_string(),
                     s.slowest,
-                    hour_start(s.at),
+                    hour_of(s.at),
                 );
                 match stats.get_mut(&key) {
                     Some(acc) => {
@@ -368,6 +381,11 @@ fn note_groups(note: &DropNote, settings: &Settings) -> Vec<Group> {
     out
 }
 
+/// The UTC hour of `at`, as a number that sorts like the hour (cheaper than its text).
+fn hour_of(at: SystemTime) -> i64 {
+    unix_secs(at).div_euclid(3600)
+}
+
 /// The stored JSON entry of a log record.
 pub(crate) fn entry(r: &LogRecord) -> LogEntry {
     let mut e = LogEntry::new(r.at, r.severity, &r.target, &r.message);
@@ -380,9 +398,9 @@ pub(crate) fn entry(r: &LogRecord) -> LogEntry {
 
 /// The common-log member of a log record: its normalised message, or its fields as
 /// `k=v` when it has no message.
-fn common_member(r: &LogRecord, settings: &Settings) -> String {
+fn common_member<'a>(r: &'a LogRecord, settings: &Settings) -> Cow<'a, str> {
     if !r.message.is_empty() || r.fields.is_empty() {
-        return settings.normalisation.apply(&r.message).into_owned();
+        return settings.normalisation.apply(&r.message);
     }
     let text = r
         .fields
@@ -393,7 +411,7 @@ fn common_member(r: &LogRecord, settings: &Settings) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ");
-    settings.normalisation.apply(&text).into_owned()
+    Cow::Owned(settings.normalisation.apply(&text).into_owned())
 }
 
 struct CommonAcc {
@@ -413,11 +431,12 @@ impl CommonAcc {
         }
     }
 
-    fn add(&mut self, member: String, record: u32) {
+    fn add(&mut self, member: Cow<'_, str>, record: u32) {
         self.records.push(record);
-        match self.index.get(&member) {
+        match self.index.get(member.as_ref()) {
             Some(&i) => self.counts[i].1 += 1,
             None => {
+                let member = member.into_owned();
                 self.index.insert(member.clone(), self.counts.len());
                 self.counts.push((member, 1));
             }
@@ -444,5 +463,10 @@ mod tests {
         let short = Normalisation::Digits { max_len: 3 };
         assert_eq!(short.apply("aé€"), "aé");
         assert_eq!(Normalisation::Exact.apply("x 1"), "x 1");
+        assert_eq!(n.apply("12ab34"), "#ab#");
+        assert_eq!(n.apply("no digits"), "no digits");
+        let cut = Normalisation::Digits { max_len: 4 };
+        assert_eq!(cut.apply("ab 1234 cd"), "ab #");
+        assert_eq!(cut.apply("abcdefgh"), "abcd");
     }
 }

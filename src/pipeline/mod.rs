@@ -7,6 +7,7 @@
 
 pub(crate) mod batch;
 mod guard;
+mod link;
 pub(crate) mod queue;
 pub(crate) mod record;
 mod status;

@@ -164,6 +164,18 @@ impl Queue {
                 .0;
             g.worker_waiting = false;
         }
+        self.drain(&mut g)
+    }
+
+    /// Hands out a batch only if one is due now (full, or asked for by a flush or close).
+    pub(crate) fn try_take(&self) -> Option<Taken> {
+        let mut g = self.lock();
+        let n = g.items.len();
+        let due = n >= self.batch_size || (n > 0 && (g.closed || g.flush_target > g.taken));
+        due.then(|| self.drain(&mut g))
+    }
+
+    fn drain(&self, g: &mut Inner) -> Taken {
         let k = g.items.len().min(self.batch_size);
         let mut records = Vec::with_capacity(k);
         let mut bytes = 0;
