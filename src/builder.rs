@@ -134,9 +134,11 @@ impl Builder {
         Self::default()
     }
 
-    /// The Redis URL: `redis://[user:password@]host[:port][/db]`, `rediss://…` (needs the
-    /// redis crate's TLS support), or `redis+unix:///path/to/socket`. Default: `$REDIS_URL`,
-    /// else [`DEFAULT_URL`].
+    /// The Redis URL: `redis://[user:password@]host[:port][/db]`, `redis+unix:///path`, or
+    /// `rediss://…` for TLS, which needs the redis crate's TLS support: add
+    /// `redis = { version = "1", features = ["tls-rustls", "tls-rustls-webpki-roots"] }` to
+    /// the application's dependencies (Cargo unifies the features). Default: `$REDIS_URL`,
+    /// else [`DEFAULT_URL`]. Passwords never appear in errors or in the status.
     pub fn url(mut self, url: impl Into<String>) -> Self {
         self.url = Some(url.into());
         self
@@ -362,6 +364,13 @@ impl Builder {
         };
         let shown = redact(&url);
         let client = redis::Client::open(url.as_str()).map_err(|e| {
+            if url.starts_with("rediss://") {
+                return Error::invalid_input(format!(
+                    "Redis URL `{shown}` asks for TLS, which this build lacks: add \
+                     `redis = {{ version = \"1\", features = [\"tls-rustls\", \
+                     \"tls-rustls-webpki-roots\"] }}` to the application's Cargo.toml"
+                ));
+            }
             Error::invalid_input(format!(
                 "Redis URL `{shown}` is not usable: {e}; expected redis://host:port/db, \
                  rediss://… or redis+unix:///path/to/socket"

@@ -5,8 +5,8 @@ use std::fmt;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::Pipeline;
 use super::status::{DropCounts, StatusHandle};
+use super::{Pipeline, later};
 
 /// What a flush achieved. `written` and `dropped` are cumulative since the pipeline started
 /// (as in [`Status`](crate::Status)), so two reports can be subtracted.
@@ -80,7 +80,7 @@ impl Guard {
             return self.pipeline.report(0);
         };
         let start = Instant::now();
-        let deadline = start + self.shutdown_timeout;
+        let deadline = later(start, self.shutdown_timeout);
         // The worker gives up a little early, so that it has counted what it abandoned
         // by the time we stop waiting.
         let margin = (self.shutdown_timeout / 10).min(Duration::from_millis(50));

@@ -164,7 +164,8 @@ impl Link {
             d = d.min(deadline.saturating_duration_since(Instant::now()));
         }
         self.queue.pause(d);
-        self.backoff = (self.backoff * 2).min(self.settings.backoff_max);
+        let max = self.settings.backoff_max;
+        self.backoff = self.backoff.checked_mul(2).unwrap_or(max).min(max);
     }
 }
 

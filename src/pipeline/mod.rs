@@ -15,7 +15,7 @@ mod worker;
 
 use std::cell::Cell;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub use batch::Normalisation;
 pub use guard::{FlushReport, Guard};
@@ -53,6 +53,14 @@ pub(crate) struct Settings {
     pub backoff_max: Duration,
     pub overflow: Overflow,
     pub shutdown_timeout: Duration,
+}
+
+/// `from + d`, or a year from `from` when `d` is too large to add (`Duration::MAX` means
+/// "wait for ever", which must not overflow).
+pub(crate) fn later(from: Instant, d: Duration) -> Instant {
+    from.checked_add(d)
+        .or_else(|| from.checked_add(Duration::from_secs(365 * 24 * 3600)))
+        .unwrap_or(from)
 }
 
 thread_local! {

@@ -11,6 +11,7 @@ use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+use super::later;
 use super::record::Record;
 use super::status::DropReason;
 
@@ -114,7 +115,7 @@ impl Queue {
                 return Err(reason);
             };
             let now = Instant::now();
-            let until = *deadline.get_or_insert(now + timeout);
+            let until = *deadline.get_or_insert_with(|| later(now, timeout));
             if now >= until {
                 return Err(reason);
             }
@@ -221,7 +222,7 @@ impl Queue {
     /// Asks the worker to write everything accepted so far and waits at most `timeout`.
     /// Returns how many of those records were not settled in time.
     pub(crate) fn flush(&self, timeout: Duration) -> u64 {
-        let deadline = Instant::now() + timeout;
+        let deadline = later(Instant::now(), timeout);
         let mut g = self.lock();
         let target = g.pushed;
         g.flush_target = g.flush_target.max(target);
@@ -267,7 +268,7 @@ impl Queue {
 
     /// Sleeps `d` (the reconnect backoff), cut short by a flush request or a close.
     pub(crate) fn pause(&self, d: Duration) {
-        let until = Instant::now() + d;
+        let until = later(Instant::now(), d);
         let mut g = self.lock();
         let wake = g.wake;
         while g.wake == wake {
@@ -400,6 +401,18 @@ mod tests {
         assert_eq!(q.flush(Duration::ZERO), 0, "nothing left to wait for");
         q.push(rec(), Overflow::Lossy).unwrap();
         assert_eq!(q.flush(Duration::from_millis(1)), 1);
+    }
+
+    #[test]
+    fn endless_timeouts_do_not_overflow() {
+        let q = Queue::new(1, usize::MAX, 1);
+        assert_eq!(q.flush(Duration::MAX), 0);
+        q.push(rec(), Overflow::Block(Duration::MAX)).unwrap();
+        q.close(later(Instant::now(), Duration::MAX));
+        assert_eq!(
+            q.push(rec(), Overflow::Block(Duration::MAX)),
+            Err(DropReason::Shutdown)
+        );
     }
 
     #[test]

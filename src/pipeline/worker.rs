@@ -17,7 +17,7 @@ use super::batch::{self, DropNote, Group, Reply};
 use super::link::{Link, Sent};
 use super::queue::{Queue, Taken};
 use super::status::{Counters, DropCounts, DropReason};
-use super::{Settings, mark_worker_thread};
+use super::{Settings, later, mark_worker_thread};
 
 pub(crate) struct Worker {
     settings: Arc<Settings>,
@@ -72,7 +72,7 @@ impl Worker {
     pub(crate) fn run(mut self) {
         mark_worker_thread();
         let interval = self.settings.flush_interval;
-        let mut tick = Instant::now() + interval;
+        let mut tick = later(Instant::now(), interval);
         let mut next: Option<Prepared> = None;
         loop {
             let prepared = match next.take() {
@@ -81,7 +81,7 @@ impl Worker {
                     let taken = self.queue.take(tick);
                     let now = Instant::now();
                     if now >= tick {
-                        tick = now + interval;
+                        tick = later(now, interval);
                     }
                     if taken.done {
                         break;
