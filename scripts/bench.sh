@@ -10,25 +10,29 @@ dir=$(mktemp -d)
 pid=""
 port=""
 cleanup() {
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+  if [ -n "$pid" ]; then
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  fi
   rm -rf "$dir"
 }
 trap cleanup EXIT
 
 # A random port in 20000-49999; the server is ours only if its process id answers there.
+answer=""
 for _ in $(seq 1 20); do
   candidate=$((20000 + RANDOM % 30000))
   redis-server --port "$candidate" --bind 127.0.0.1 --save "" --appendonly no \
     --dir "$dir" --logfile "$dir/redis.log" --daemonize no &
   pid=$!
   for _ in $(seq 1 100); do
-    answer=$(redis-cli -p "$candidate" info server 2>/dev/null | tr -d '\r' |
+    answer=$({ redis-cli -p "$candidate" info server 2>/dev/null || true; } | tr -d '\r' |
       sed -n 's/^process_id://p')
     [ -n "$answer" ] && break
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.05
   done
-  if [ "${answer:-}" = "$pid" ]; then
+  if [ "$answer" = "$pid" ]; then
     port=$candidate
     break
   fi

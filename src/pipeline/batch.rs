@@ -20,9 +20,9 @@ use redis::{Pipeline, Value};
 use super::Settings;
 use super::record::{LogRecord, Record};
 use super::status::DropReason;
-use crate::store::clock::unix_secs;
+use crate::store::clock::{iso_millis, unix_secs};
 use crate::store::keys::Rotated;
-use crate::store::recent::{LogEntry, RECENT_CAPACITY, queue_recent};
+use crate::store::recent::{LogEntry, RECENT_CAPACITY, host_name, queue_recent};
 use crate::store::{SLOWEST_CAPACITY, Severity, Summary, common, counters, stats};
 
 /// How the layer turns a message into a common-log member, so that varying values do not
@@ -290,6 +290,7 @@ pub(crate) fn build(
 
     let keys = &settings.keys;
     let mut groups = Vec::new();
+    let mut stamps = Stamps::default();
     for (severity, indices) in recent {
         let Ok(key) = keys.recent(&settings.name, severity) else {
             continue;
@@ -298,7 +299,7 @@ pub(crate) fn build(
         let entries = indices[skip..]
             .iter()
             .filter_map(|i| match &records[*i as usize] {
-                Record::Log(r) => Some(entry(r).to_json()),
+                Record::Log(r) => Some(entry(r, &mut stamps).to_json()),
                 _ => None,
             })
             .collect();
@@ -387,13 +388,45 @@ fn hour_of(at: SystemTime) -> i64 {
 }
 
 /// The stored JSON entry of a log record.
-pub(crate) fn entry(r: &LogRecord) -> LogEntry {
-    let mut e = LogEntry::new(r.at, r.severity, &r.target, &r.message);
+fn entry(r: &LogRecord, stamps: &mut Stamps) -> LogEntry {
+    let mut fields = serde_json::Map::new();
     for (k, v) in &r.fields {
-        e.fields.insert(k.to_string(), v.to_json());
+        fields.insert(k.to_string(), v.to_json());
     }
-    e.spans = r.spans.iter().map(|s| (*s).to_owned()).collect();
-    e
+    LogEntry {
+        ts: stamps.iso(r.at),
+        level: r.severity.as_str().to_owned(),
+        target: r.target.to_string(),
+        message: r.message.clone(),
+        fields,
+        spans: r.spans.iter().map(|s| (*s).to_owned()).collect(),
+        host: host_name().to_owned(),
+        pid: std::process::id(),
+    }
+}
+
+/// ISO timestamps, formatted once per millisecond: a busy batch holds many events of the
+/// same millisecond.
+#[derive(Default)]
+struct Stamps {
+    last: Option<(SystemTime, String)>,
+}
+
+impl Stamps {
+    fn iso(&mut self, at: SystemTime) -> String {
+        let millis = |t: SystemTime| {
+            t.duration_since(std::time::UNIX_EPOCH)
+                .map_or(-1, |d| d.as_millis() as i128)
+        };
+        match &self.last {
+            Some((t, text)) if millis(*t) == millis(at) && millis(at) >= 0 => text.clone(),
+            _ => {
+                let text = iso_millis(at);
+                self.last = Some((at, text.clone()));
+                text
+            }
+        }
+    }
 }
 
 /// The common-log member of a log record: its normalised message, or its fields as
@@ -453,6 +486,17 @@ struct StatsAcc {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stamps_are_formatted_once_per_millisecond() {
+        let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(1_795_741_323_456);
+        let mut stamps = Stamps::default();
+        assert_eq!(stamps.iso(t), "2026-11-27T01:02:03.456Z");
+        let same = t + std::time::Duration::from_micros(300);
+        assert_eq!(stamps.iso(same), "2026-11-27T01:02:03.456Z");
+        let next = t + std::time::Duration::from_millis(1);
+        assert_eq!(stamps.iso(next), "2026-11-27T01:02:03.457Z");
+    }
 
     #[test]
     fn digits_collapse_and_length_is_cut_at_a_char_boundary() {
