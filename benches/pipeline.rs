@@ -329,6 +329,9 @@ fn main() {
     }
     assert!(!rates.is_empty(), "every delivery run was void");
     let (delivered, ceiling, book) = (median(rates), median(ceilings), median(books));
+    println!(
+        "delivered: {delivered:.0} events/s; redis-benchmark -P 64 lpush ({payload} B): {ceiling:.0}/s; one round trip per event: {book:.0} events/s"
+    );
     // Not a figure: how much the batch size matters when 1,000 messages share each flush.
     let bigger: Vec<f64> = (0..3)
         .filter_map(|run| delivered_rate(&target, &messages, DELIVERED_RUNS + run, 4_096))
@@ -341,9 +344,6 @@ fn main() {
             bigger / book
         );
     }
-    println!(
-        "delivered: {delivered:.0} events/s; redis-benchmark -P 64 lpush ({payload} B): {ceiling:.0}/s; one round trip per event: {book:.0} events/s"
-    );
 
     println!("caller_cost_vs_appender_1t ratio={:.2}", ours1 / base1);
     println!("caller_cost_vs_appender_2t ratio={:.2}", ours2 / base2);

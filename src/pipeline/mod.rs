@@ -6,6 +6,8 @@
 //! store's command builders. Nothing here calls the facade.
 
 pub(crate) mod batch;
+mod format;
+mod group;
 mod guard;
 mod link;
 pub(crate) mod queue;
@@ -17,7 +19,7 @@ use std::cell::Cell;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub use batch::Normalisation;
+pub use format::Normalisation;
 pub use guard::{FlushReport, Guard};
 pub use queue::Overflow;
 pub use record::TRUNCATION_MARKER;

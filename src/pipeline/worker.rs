@@ -13,7 +13,8 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::batch::{self, DropNote, Group, Reply};
+use super::batch::{self, DropNote};
+use super::group::{self, Group, Reply};
 use super::link::{Link, Sent};
 use super::queue::{Queue, Taken};
 use super::status::{Counters, DropCounts, DropReason};
@@ -142,7 +143,7 @@ impl Worker {
             }
         };
         while !pending.is_empty() {
-            let (packed, n, ranges) = batch::pack(&pending, &self.settings);
+            let (packed, n, ranges) = group::pack(&pending, &self.settings);
             let replies = match self.link.send(&packed, n, &mut prefetch) {
                 Sent::Replies(replies) => replies,
                 Sent::Refused(why) => {
