@@ -109,6 +109,7 @@ pub(crate) fn build(
     let mut stamps = Stamps::default();
     for (severity, indices) in recent {
         let Ok(key) = keys.recent(&settings.name, severity) else {
+            invalid.extend(indices);
             continue;
         };
         let skip = indices.len().saturating_sub(RECENT_CAPACITY);
@@ -126,6 +127,7 @@ pub(crate) fn build(
     }
     for ((severity, _hour), acc) in common {
         let Ok(key) = keys.common(&settings.name, severity) else {
+            invalid.extend(acc.records);
             continue;
         };
         groups.push(Group {

@@ -279,3 +279,63 @@ fn blocking_mode_waits_for_room_instead_of_dropping() {
         [("tick #".to_owned(), 2_000)]
     );
 }
+
+#[test]
+fn flushed_scripts_are_loaded_again_and_nothing_is_lost() {
+    let server = RedisServer::start();
+    let (layer, guard) = builder(&server).build().unwrap();
+    let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
+    tracing::dispatcher::with_default(&dispatch, || warn!("first"));
+    assert_eq!(guard.flush(WAIT).written, 1);
+    redis::cmd("SCRIPT")
+        .arg("FLUSH")
+        .exec(&mut server.connection())
+        .unwrap();
+    tracing::dispatcher::with_default(&dispatch, || warn!("second"));
+    let report = guard.flush(WAIT);
+    assert_eq!(
+        (report.written, report.dropped.total()),
+        (2, 0),
+        "{report:?}"
+    );
+    let mut got = common(&server, Severity::Warning);
+    got.sort();
+    assert_eq!(got, [("first".to_owned(), 1), ("second".to_owned(), 1)]);
+}
+
+#[test]
+fn a_transaction_refused_as_a_whole_is_dropped_not_retried() {
+    let server = RedisServer::start();
+    redis::cmd("ACL")
+        .arg(&[
+            "SETUSER",
+            "noscripts",
+            "on",
+            ">pw",
+            "~*",
+            "+@all",
+            "-evalsha",
+        ])
+        .exec(&mut server.connection())
+        .unwrap();
+    let url = format!("{}?user=noscripts&pass=pw", server.url());
+    let (layer, guard) = builder(&server).url(url).build().unwrap();
+    let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
+    tracing::dispatcher::with_default(&dispatch, || info!("recent only"));
+    assert_eq!(guard.flush(WAIT).written, 1);
+    tracing::dispatcher::with_default(&dispatch, || {
+        info!("same flush as the refused script call");
+        warn!("needs the common-log script");
+    });
+    let report = guard.flush(WAIT);
+    assert!(report.is_complete(), "{report:?}");
+    assert_eq!((report.written, report.dropped.command_error), (1, 2));
+    let why = report.last_error.unwrap();
+    assert!(why.contains("NOPERM") || why.contains("EXECABORT"), "{why}");
+    assert_eq!(
+        recent(&server, Severity::Info).len(),
+        1,
+        "EXEC applied nothing"
+    );
+    assert!(guard.status().is_connected());
+}
