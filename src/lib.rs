@@ -10,16 +10,104 @@
 //!   **slowest** contexts by mean;
 //! - **IP → city** lookups, and **configuration** with a maintenance flag.
 //!
+//! # Quick start
+//!
+//! ```no_run
+//! use tracing::{info, instrument, warn};
+//!
+//! #[instrument]
+//! fn handle(user: u64) {
+//!     info!(user, "logged in");
+//! }
+//!
+//! fn main() {
+//!     // Redis at $REDIS_URL (else redis://127.0.0.1:6379/); log name = executable name.
+//!     let _guard = tracing_redis::init();
+//!     handle(42);
+//!     warn!("disk {}% full", 91);
+//! } // the guard writes what is queued before the process ends
+//! ```
+//!
+//! Afterwards `recent:<name>:info` holds the JSON entries, `common:{<name>:warning}` counts
+//! `disk #% full`, and `stats:{handle:AccessTime}` and `slowest:AccessTime` hold the time
+//! `handle` took. [`builder()`] sets the URL, log name, namespace, queue sizes and the rest;
+//! [`Builder::build`] gives a [`RedisLayer`] to compose with your own subscriber
+//! (`registry()`, `fmt::layer()`, `EnvFilter`, per-layer filters), and
+//! [`Builder::build_logger`] a [`RedisLogger`] for applications that use `log` alone.
+//!
+//! ```no_run
+//! use tracing_subscriber::{EnvFilter, prelude::*};
+//!
+//! # fn main() -> tracing_redis::Result<()> {
+//! let (layer, guard) = tracing_redis::builder().name("api").namespace("prod").build()?;
+//! tracing_subscriber::registry()
+//!     .with(layer.with_filter(EnvFilter::new("info,my_crate::db=debug")))
+//!     .with(tracing_subscriber::fmt::layer())
+//!     .init();
+//! # drop(guard); Ok(()) }
+//! ```
+//!
 //! # Architecture
 //!
 //! Layers, top to bottom; each only calls the one below it:
 //!
-//! 1. **Facade**: what the application calls. Cheap, never blocks, no I/O.
-//! 2. **Pipeline**: a bounded queue and one background worker that batches, coalesces and
-//!    writes with one MULTI/EXEC round trip per flush.
+//! 1. **Facade**: what the application calls ([`RedisLayer`], [`RedisLogger`]). On the
+//!    caller's thread it builds a small owned record and pushes it onto a bounded queue: no
+//!    I/O, no lock held across I/O, no JSON or timestamp formatting. A full queue drops the
+//!    record and counts it ([`Overflow::Lossy`], the default) or waits at most a timeout
+//!    ([`Overflow::Block`]).
+//! 2. **Pipeline**: one background thread (`tracing-redis`) owns the connection. It wakes on
+//!    a full batch or every flush interval, coalesces the batch (one LPUSH + LTRIM per recent
+//!    log, summed counts per common log and hour, one merged update per statistics context
+//!    and hour) and sends it as one MULTI/EXEC. The result equals applying the records one by
+//!    one. Each record counts in the hour of its own event time.
 //! 3. **Store** ([`store`]): one module per technique, plain synchronous functions over a
 //!    Redis connection, usable directly.
 //! 4. **Query & CLI** ([`query`]): typed reads and the `tracing-redis` command-line tool.
+//!
+//! Events emitted on the worker thread (by the redis crate or anything else) never re-enter
+//! the queue. The library never prints and never panics (except [`init`], as documented).
+//!
+//! # When Redis is away
+//!
+//! The application starts anyway; records wait in the queue (bounded by
+//! [`Builder::queue_capacity`] and [`Builder::queue_bytes`]). The worker reconnects with
+//! capped exponential backoff, loads the scripts on every (re)connect and sends the whole
+//! flush again. Until EXEC reaches Redis nothing of a flush is applied, so a broken
+//! connection loses nothing and duplicates nothing, with one exception: a flush Redis
+//! executed just before the connection broke, whose reply was lost, is applied twice
+//! (delivery is at-least-once for that one flush). A command refused inside EXEC (say
+//! `WRONGTYPE` on a key someone else wrote) is never sent again, because EXEC does not roll
+//! back: the records it carried are counted as dropped.
+//!
+//! Every dropped record is counted by [`DropReason`], shown by [`Guard::flush`] and
+//! [`StatusHandle`], and, once Redis is reachable, written as an `N events dropped` entry in
+//! the recent log at `warning` and added to the `tracing-redis.dropped` counter.
+//!
+//! # Shutdown
+//!
+//! [`init`] and [`Builder::build`] return a [`Guard`]. Keep it for the life of the program;
+//! dropping it writes what is queued and stops the worker, waiting at most the shutdown
+//! timeout ([`DEFAULT_SHUTDOWN_TIMEOUT`]). [`Guard::flush`] writes without stopping and
+//! reports what happened:
+//!
+//! ```no_run
+//! use std::time::Duration;
+//!
+//! # fn main() -> tracing_redis::Result<()> {
+//! let guard = tracing_redis::builder().try_init()?;
+//! tracing::info!("about to exit");
+//! let report = guard.flush(Duration::from_secs(2));
+//! if !report.is_complete() {
+//!     // Redis did not answer in time; report.last_error says why.
+//! }
+//! let last = guard.shutdown(); // or just let it drop
+//! assert_eq!(last.failed, 0);
+//! # Ok(()) }
+//! ```
+//!
+//! Records still queued when the process exits without dropping the guard (for example
+//! through `std::process::exit`) are lost.
 //!
 //! # Requirements
 //!
@@ -36,13 +124,52 @@
     deny(clippy::print_stdout, clippy::print_stderr, clippy::panic)
 )]
 
+mod builder;
 pub mod config;
 mod error;
+mod facade;
+mod pipeline;
 pub mod query;
 pub mod store;
 
+pub use builder::{
+    Builder, DEFAULT_BACKOFF_MAX, DEFAULT_BACKOFF_MIN, DEFAULT_BATCH_SIZE, DEFAULT_COMMON_CAPACITY,
+    DEFAULT_COMMON_MAX_LEN, DEFAULT_COMMON_THRESHOLD, DEFAULT_FLUSH_INTERVAL, DEFAULT_LEVEL,
+    DEFAULT_MAX_MESSAGE_LEN, DEFAULT_QUEUE_BYTES, DEFAULT_QUEUE_CAPACITY, DEFAULT_SHUTDOWN_TIMEOUT,
+    DEFAULT_TIMING_LEVEL, DEFAULT_URL, REDIS_URL_ENV,
+};
 pub use config::{ConnectionRegistry, LiveConfig};
 pub use error::{Error, ErrorKind, Result};
+pub use facade::{RedisLayer, RedisLogger};
+pub use pipeline::{
+    DropCounts, DropReason, FlushReport, Guard, Normalisation, Overflow, Status, StatusHandle,
+    TRUNCATION_MARKER,
+};
+
+/// A [`Builder`] with every default.
+pub fn builder() -> Builder {
+    Builder::new()
+}
+
+/// Installs the global subscriber with every default (see [`Builder::try_init`]) and returns
+/// the guard that keeps the pipeline running.
+///
+/// # Panics
+///
+/// When a global subscriber or logger is already installed, or `$REDIS_URL` is not a usable
+/// URL. Use [`try_init`] to handle these.
+pub fn init() -> Guard {
+    Builder::new().init()
+}
+
+/// As [`init`], returning an error instead of panicking.
+///
+/// # Errors
+///
+/// As [`Builder::try_init`].
+pub fn try_init() -> Result<Guard> {
+    Builder::new().try_init()
+}
 
 // Keeps the README's example compiling.
 #[cfg(doctest)]

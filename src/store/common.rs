@@ -63,7 +63,6 @@ pub(crate) fn common_call(
 }
 
 /// Queues `common_call` into a MULTI/EXEC pipeline; its reply is 1 (counted) or 0 (stale).
-#[allow(dead_code)] // used by the pipeline
 pub(crate) fn queue_common(
     pipe: &mut Pipeline,
     rotated: &Rotated,

@@ -68,12 +68,12 @@ pub mod severity;
 pub(crate) mod script;
 
 mod cleaner;
-mod common;
+pub(crate) mod common;
 pub(crate) mod config;
-mod counters;
-mod recent;
+pub(crate) mod counters;
+pub(crate) mod recent;
 mod slowest;
-mod stats;
+pub(crate) mod stats;
 
 use std::sync::Arc;
 

@@ -15,7 +15,6 @@ pub(crate) static CLEAN_COUNTER: LazyLock<Script> =
 
 /// `SCRIPT LOAD`s every script of the crate, so EVALSHA inside a MULTI/EXEC cannot fail with
 /// NOSCRIPT. Call it on every (re)connect.
-#[allow(dead_code)] // used by the pipeline
 pub(crate) fn load_all(con: &mut dyn ConnectionLike) -> redis::RedisResult<()> {
     for script in [&*ROTATE_COMMON, &*ROTATE_STATS, &*CLEAN_COUNTER] {
         script.load(con)?;
@@ -52,7 +51,6 @@ impl ScriptCall {
     }
 
     /// Appends the call to `pipe` as EVALSHA.
-    #[allow(dead_code)] // used by the pipeline
     pub(crate) fn queue(&self, pipe: &mut Pipeline) {
         pipe.cmd("EVALSHA")
             .arg(self.script.get_hash())

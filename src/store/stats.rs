@@ -213,7 +213,6 @@ pub(crate) fn stats_call(
 }
 
 /// Queues [`stats_call`]; its reply is the five strings, or an empty array when stale.
-#[allow(dead_code)] // used by the pipeline
 pub(crate) fn queue_stats(
     pipe: &mut Pipeline,
     rotated: &Rotated,

@@ -1,0 +1,242 @@
+//! Coalescing: a batch of records becomes a few groups of commands, built with the store's
+//! own command builders so the result in Redis is the same as applying the records one by
+//! one (lists keep newest-first order, counts and sums add, min and max merge).
+//!
+//! - recent: per key, one variadic LPUSH + LTRIM; only the newest [`RECENT_CAPACITY`]
+//!   entries are formatted, since LTRIM would drop the others anyway;
+//! - common: per key and hour, one script call with the summed counts;
+//! - statistics: per context, type and hour, one script call with the merged summary;
+//! - counters: per name and second, one HINCRBY per precision.
+//!
+//! Each group remembers which records it carries, so a command that fails drops exactly
+//! those records.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+use std::time::SystemTime;
+
+use super::Settings;
+use super::format::{Stamps, common_member, entry};
+use super::group::{Group, Write};
+use super::record::Record;
+use super::status::DropReason;
+use crate::store::clock::unix_secs;
+use crate::store::keys::Rotated;
+use crate::store::recent::{LogEntry, RECENT_CAPACITY};
+use crate::store::{Severity, Summary};
+
+/// The pipeline's own note about dropped records, written once Redis is reachable.
+#[derive(Debug, Clone)]
+pub(crate) struct DropNote {
+    pub at: SystemTime,
+    pub counts: Vec<(DropReason, u64)>,
+}
+
+/// The counter every drop note adds to.
+pub(crate) const DROPPED_COUNTER: &str = "tracing-redis.dropped";
+
+/// Builds the groups of `records` (and of `note`). Records that cannot become a key or value
+/// are returned as dropped ([`DropReason::Invalid`]).
+pub(crate) fn build(
+    records: &[Record],
+    settings: &Settings,
+    note: Option<&DropNote>,
+) -> (Vec<Group>, Vec<u32>) {
+    let mut recent: BTreeMap<Severity, Vec<u32>> = BTreeMap::new();
+    let mut common: BTreeMap<(Severity, i64), CommonAcc> = BTreeMap::new();
+    let mut stats: BTreeMap<(String, String, bool, i64), StatsAcc> = BTreeMap::new();
+    let mut counts: BTreeMap<(String, i64), (i64, Vec<u32>)> = BTreeMap::new();
+    let mut invalid = Vec::new();
+    for (i, record) in records.iter().enumerate() {
+        let i = i as u32;
+        match record {
+            Record::Log(r) => {
+                recent.entry(r.severity).or_default().push(i);
+                if r.common {
+                    let member = common_member(r, settings);
+                    let acc = common
+                        .entry((r.severity, hour_of(r.at)))
+                        .or_insert_with(|| CommonAcc::new(r.at));
+                    acc.add(member, i);
+                }
+            }
+            Record::Sample(s) => {
+                let (false, false, Ok(one)) = (
+                    s.context.is_empty(),
+                    s.kind.is_empty(),
+                    Summary::one(s.value),
+                ) else {
+                    invalid.push(i);
+                    continue;
+                };
+                let key = (
+                    s.context.to_string(),
+                    s.kind.to_string(),
+                    s.slowest,
+                    hour_of(s.at),
+                );
+                match stats.get_mut(&key) {
+                    Some(acc) => {
+                        acc.summary.merge(&one);
+                        acc.records.push(i);
+                    }
+                    None => {
+                        let acc = StatsAcc {
+                            at: s.at,
+                            summary: one,
+                            records: vec![i],
+                        };
+                        stats.insert(key, acc);
+                    }
+                }
+            }
+            Record::Count(c) => {
+                if c.name.is_empty() {
+                    invalid.push(i);
+                    continue;
+                }
+                let e = counts
+                    .entry((c.name.to_string(), unix_secs(c.at)))
+                    .or_default();
+                e.0 += c.n;
+                e.1.push(i);
+            }
+        }
+    }
+
+    let keys = &settings.keys;
+    let mut groups = Vec::new();
+    let mut stamps = Stamps::default();
+    for (severity, indices) in recent {
+        let Ok(key) = keys.recent(&settings.name, severity) else {
+            invalid.extend(indices);
+            continue;
+        };
+        let skip = indices.len().saturating_sub(RECENT_CAPACITY);
+        let entries = indices[skip..]
+            .iter()
+            .filter_map(|i| match &records[*i as usize] {
+                Record::Log(r) => Some(entry(r, &mut stamps).to_json()),
+                _ => None,
+            })
+            .collect();
+        groups.push(Group {
+            write: Write::Recent { key, entries },
+            records: indices,
+        });
+    }
+    for ((severity, _hour), acc) in common {
+        let Ok(key) = keys.common(&settings.name, severity) else {
+            invalid.extend(acc.records);
+            continue;
+        };
+        groups.push(Group {
+            write: Write::Common {
+                rotated: Rotated::of(key),
+                at: acc.at,
+                counts: acc.counts,
+            },
+            records: acc.records,
+        });
+    }
+    for ((context, kind, slowest, _hour), acc) in stats {
+        let (Ok(key), Ok(slowest_key)) = (keys.stats(&context, &kind), keys.slowest(&kind)) else {
+            invalid.extend(acc.records);
+            continue;
+        };
+        groups.push(Group {
+            write: Write::Stats {
+                rotated: Rotated::of(key),
+                at: acc.at,
+                summary: acc.summary,
+                slowest: slowest.then_some((slowest_key, context)),
+            },
+            records: acc.records,
+        });
+    }
+    for ((name, second), (n, records)) in counts {
+        groups.push(Group {
+            write: Write::Count { name, second, n },
+            records,
+        });
+    }
+    if let Some(note) = note {
+        groups.extend(note_groups(note, settings));
+    }
+    (groups, invalid)
+}
+
+fn note_groups(note: &DropNote, settings: &Settings) -> Vec<Group> {
+    let total: u64 = note.counts.iter().map(|(_, n)| n).sum();
+    let mut entry = LogEntry::new(
+        note.at,
+        Severity::Warning,
+        "tracing_redis",
+        &format!("{total} events dropped"),
+    );
+    for (reason, n) in &note.counts {
+        entry
+            .fields
+            .insert(reason.as_str().to_owned(), serde_json::Value::from(*n));
+    }
+    let mut out = Vec::with_capacity(2);
+    if let Ok(key) = settings.keys.recent(&settings.name, Severity::Warning) {
+        out.push(Group {
+            write: Write::Recent {
+                key,
+                entries: vec![entry.to_json()],
+            },
+            records: Vec::new(),
+        });
+    }
+    out.push(Group {
+        write: Write::Count {
+            name: DROPPED_COUNTER.to_owned(),
+            second: unix_secs(note.at),
+            n: i64::try_from(total).unwrap_or(i64::MAX),
+        },
+        records: Vec::new(),
+    });
+    out
+}
+
+/// The UTC hour of `at`, as a number that sorts like the hour (cheaper than its text).
+fn hour_of(at: SystemTime) -> i64 {
+    unix_secs(at).div_euclid(3600)
+}
+
+struct CommonAcc {
+    at: SystemTime,
+    counts: Vec<(String, u64)>,
+    index: HashMap<String, usize>,
+    records: Vec<u32>,
+}
+
+impl CommonAcc {
+    fn new(at: SystemTime) -> Self {
+        CommonAcc {
+            at,
+            counts: Vec::new(),
+            index: HashMap::new(),
+            records: Vec::new(),
+        }
+    }
+
+    fn add(&mut self, member: Cow<'_, str>, record: u32) {
+        self.records.push(record);
+        match self.index.get(member.as_ref()) {
+            Some(&i) => self.counts[i].1 += 1,
+            None => {
+                let member = member.into_owned();
+                self.index.insert(member.clone(), self.counts.len());
+                self.counts.push((member, 1));
+            }
+        }
+    }
+}
+
+struct StatsAcc {
+    at: SystemTime,
+    summary: Summary,
+    records: Vec<u32>,
+}

@@ -1,0 +1,113 @@
+//! The guard that keeps the worker running, flushes on request, and on drop writes what is
+//! queued and stops the worker, waiting at most the shutdown timeout.
+
+use std::fmt;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use super::status::{DropCounts, StatusHandle};
+use super::{Pipeline, later};
+
+/// What a flush achieved. `written` and `dropped` are cumulative since the pipeline started
+/// (as in [`Status`](crate::Status)), so two reports can be subtracted.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlushReport {
+    /// Records written to Redis.
+    pub written: u64,
+    /// Records dropped, by reason.
+    pub dropped: DropCounts,
+    /// Records accepted before the flush that were neither written nor dropped when it
+    /// returned: Redis was unreachable or slow for the whole timeout. They stay queued and
+    /// are written once Redis answers (at shutdown: dropped, see [`DropCounts::shutdown`]).
+    pub failed: u64,
+    /// The most recent error, if any happened.
+    pub last_error: Option<String>,
+}
+
+impl FlushReport {
+    /// Every record accepted before the flush was written or dropped in time.
+    pub fn is_complete(&self) -> bool {
+        self.failed == 0
+    }
+}
+
+/// Keeps the pipeline running. Dropping it writes everything queued and stops the worker,
+/// waiting at most the shutdown timeout; records still unwritten then are counted as dropped
+/// ([`DropReason::Shutdown`](crate::DropReason::Shutdown)), and so are records emitted
+/// afterwards.
+///
+/// Keep it alive for as long as the application logs: bind it in `main`
+/// (`let _guard = …;`, not `let _ = …;`, which drops it at once).
+#[must_use = "dropping the guard stops the pipeline; bind it with `let _guard = …`"]
+pub struct Guard {
+    pipeline: Pipeline,
+    shutdown_timeout: Duration,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Guard {
+    pub(crate) fn new(
+        pipeline: Pipeline,
+        shutdown_timeout: Duration,
+        thread: JoinHandle<()>,
+    ) -> Self {
+        Guard {
+            pipeline,
+            shutdown_timeout,
+            thread: Some(thread),
+        }
+    }
+
+    /// Asks the worker to write every record accepted so far, and waits at most `timeout`
+    /// for it. Blocks the calling thread (it is the one call that does).
+    pub fn flush(&self, timeout: Duration) -> FlushReport {
+        self.pipeline.flush(timeout)
+    }
+
+    /// A handle on the pipeline's status, valid also after the guard is gone.
+    pub fn status(&self) -> StatusHandle {
+        self.pipeline.status()
+    }
+
+    /// Stops the pipeline now, as dropping the guard does, and reports the outcome.
+    pub fn shutdown(mut self) -> FlushReport {
+        self.stop()
+    }
+
+    fn stop(&mut self) -> FlushReport {
+        let Some(thread) = self.thread.take() else {
+            return self.pipeline.report(0);
+        };
+        let start = Instant::now();
+        let deadline = later(start, self.shutdown_timeout);
+        // The worker gives up a little early, so that it has counted what it abandoned
+        // by the time we stop waiting.
+        let margin = (self.shutdown_timeout / 10).min(Duration::from_millis(50));
+        let queue = self.pipeline.queue();
+        queue.close(deadline - margin);
+        if queue.wait_finished(deadline) {
+            let _ = thread.join();
+            self.pipeline.report(0)
+        } else {
+            // The worker is stuck in a connect or a read; leave it to finish on its own.
+            let (held, _) = queue.held();
+            self.pipeline.report(held as u64)
+        }
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.stop();
+    }
+}
+
+impl fmt::Debug for Guard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Guard")
+            .field("shutdown_timeout", &self.shutdown_timeout)
+            .field("running", &self.thread.is_some())
+            .finish()
+    }
+}
