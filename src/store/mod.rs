@@ -25,6 +25,7 @@
 //! ```
 
 pub mod clock;
+pub mod geoip;
 pub mod keys;
 pub mod severity;
 

@@ -4,6 +4,7 @@ use clap::{Parser, Subcommand};
 use tracing_redis::store::Store;
 use tracing_redis::{Error, Result};
 
+use crate::geoip;
 use crate::status;
 
 /// Look at what a service keeps in Redis: logs, counters, statistics, IP data, configuration.
@@ -39,12 +40,18 @@ pub struct Global {
 pub enum Command {
     /// Whether the server is reachable, its version, and how many keys each technique holds.
     Status,
+    /// IP → city: import GeoLite2 or legacy GeoLiteCity CSV files, look addresses up.
+    Geoip {
+        #[command(subcommand)]
+        command: geoip::GeoipCommand,
+    },
 }
 
 pub fn run(cli: Cli) -> Result<()> {
     let ctx = Context::new(cli.global)?;
     match cli.command {
         Command::Status => status::run(&ctx),
+        Command::Geoip { command } => geoip::run(&ctx, command),
     }
 }
 

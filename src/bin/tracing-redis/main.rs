@@ -4,6 +4,7 @@
 //! (unreachable server, wrong key type, …), 2 for usage errors.
 
 mod cli;
+mod geoip;
 mod output;
 mod status;
 
