@@ -192,7 +192,7 @@ impl Store {
     /// files take (seconds per million rows).
     ///
     /// The files are streamed; locations go to a staging hash as they are read, block rows
-    /// are kept in memory as compact ranges (about 30 bytes each, 60 for IPv6), sorted,
+    /// are kept in memory as compact ranges (24 bytes per IPv4 row, 48 per IPv6 row), sorted,
     /// checked for overlaps, and written with their gap markers to staging keys in pipelined
     /// batches. One MULTI/EXEC then renames the staging keys over the live ones: readers see
     /// the old data set or the new one, never a mix. Bad rows are skipped and counted.

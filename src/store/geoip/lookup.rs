@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use redis::ConnectionLike;
+use redis::{ConnectionLike, Value as Reply};
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
@@ -98,36 +98,38 @@ impl City {
     ///
     /// [`ErrorKind::Malformed`](crate::ErrorKind::Malformed) when `json` has another shape.
     pub fn from_entry(id: &str, json: &str) -> Result<City> {
+        City::parse(id.as_bytes(), json.as_bytes())
+    }
+
+    fn parse(id: &[u8], json: &[u8]) -> Result<City> {
+        let id = String::from_utf8_lossy(id);
         let malformed = || {
             Error::malformed(format!(
-                "city `{id}`: expected a JSON array [city, region, country, extra?], got {json:?}"
+                "city `{id}`: expected a JSON array [city, region, country, extra?], got {:?}",
+                String::from_utf8_lossy(json)
             ))
         };
-        let items = match serde_json::from_str(json) {
-            Ok(Value::Array(items)) if items.len() >= 3 => items,
-            Ok(_) => return Err(malformed()),
-            Err(e) => return Err(malformed().with_source(e)),
-        };
-        let text = |i: usize| match items.get(i) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) if s.is_empty() => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(_) => Err(malformed()),
-        };
-        let extra = match items.get(3) {
-            None | Some(Value::Null) => Map::new(),
-            Some(Value::Object(m)) => m.clone(),
-            Some(_) => return Err(malformed()),
-        };
+        let Entry(city, region, country, extra) =
+            serde_json::from_slice(json).map_err(|e| malformed().with_source(e))?;
+        let none_if_empty = |s: Option<String>| s.filter(|s| !s.is_empty());
         Ok(City {
-            id: id.to_owned(),
-            city: text(0)?,
-            region: text(1)?,
-            country: text(2)?,
-            extra,
+            id: id.into_owned(),
+            city: none_if_empty(city),
+            region: none_if_empty(region),
+            country: none_if_empty(country),
+            extra: extra.unwrap_or_default(),
         })
     }
 }
+
+/// An entry of `cityid2city:` as stored: `[city, region, country, extra?]`.
+#[derive(serde::Deserialize)]
+struct Entry(
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    #[serde(default)] Option<Map<String, Value>>,
+);
 
 /// The index an address is looked up in: `::ffff:a.b.c.d` is an IPv4 address.
 fn probe(ip: IpAddr) -> IpAddr {
@@ -192,16 +194,13 @@ impl Store {
         let key = self.keys().cityid2city();
         let mut retried = false;
         loop {
-            let ids = self.city_ids(con, &addrs)?;
-            let mut unique: Vec<&str> = ids.iter().flatten().map(String::as_str).collect();
-            unique.sort_unstable();
-            unique.dedup();
-            if unique.is_empty() {
-                return Ok(vec![None; ids.len()]);
+            let found = self.city_ids(con, &addrs)?;
+            if found.uses.is_empty() {
+                return Ok(vec![None; addrs.len()]);
             }
-            let entries: Vec<Option<String>> = redis_ctx(
+            let entries: Vec<Option<Vec<u8>>> = redis_ctx(
                 || format!("reading `{key}`"),
-                redis::cmd("HMGET").arg(&key).arg(&unique).query(con),
+                redis::cmd("HMGET").arg(&key).arg(found.ids()).query(con),
             )?;
             // An id without an entry most likely means a re-import swapped the data between
             // the two round trips: asking again reads the new index with the new cities.
@@ -209,31 +208,28 @@ impl Store {
                 retried = true;
                 continue;
             }
-            let mut cities = HashMap::with_capacity(unique.len());
-            for (id, entry) in unique.iter().zip(entries) {
-                if let Some(json) = entry {
-                    let city = City::from_entry(id, &json)
-                        .map_err(|e| Error::malformed(format!("`{key}`: {}", e.message())))?;
-                    cities.insert(*id, city);
-                }
+            let mut cities = Vec::with_capacity(entries.len());
+            for (id, entry) in found.ids().into_iter().zip(entries) {
+                cities.push(match entry {
+                    Some(json) => Some(City::parse(id, &json).map_err(|e| {
+                        Error::malformed(format!("`{key}`: {}", e.message()))
+                    })?),
+                    None => None,
+                });
             }
-            return Ok(ids
-                .iter()
-                .map(|id| id.as_deref().and_then(|id| cities.get(id).cloned()))
-                .collect());
+            return Ok(found.distribute(cities));
         }
     }
 
-    /// The city id of each address's range (`None` for no range or an empty id), in one
-    /// pipeline.
-    fn city_ids(
-        &self,
-        con: &mut dyn ConnectionLike,
-        addrs: &[IpAddr],
-    ) -> Result<Vec<Option<String>>> {
+    /// The city id of each address's range, in one pipeline.
+    fn city_ids(&self, con: &mut dyn ConnectionLike, addrs: &[IpAddr]) -> Result<FoundIds> {
         let (v4_key, v6_key) = (self.keys().ip2cityid(), self.keys().ip2cityid_v6());
-        let mut pipe = redis::pipe();
-        for addr in addrs {
+        // Probing in address order makes consecutive searches walk the same parts of the
+        // sorted set, which the server's caches reward on large batches.
+        let mut order: Vec<usize> = (0..addrs.len()).collect();
+        order.sort_unstable_by_key(|&i| addrs[i]);
+        let mut pipe = redis::Pipeline::with_capacity(addrs.len());
+        for addr in order.iter().map(|&i| &addrs[i]) {
             match addr {
                 IpAddr::V4(a) => pipe
                     .cmd("ZREVRANGEBYSCORE")
@@ -254,35 +250,103 @@ impl Store {
                     .arg(1),
             };
         }
-        let replies: Vec<Vec<String>> = redis_ctx(
+        let replies: Vec<Reply> = redis_ctx(
             || format!("reading `{v4_key}` / `{v6_key}`"),
             pipe.query(con),
         )?;
-        addrs
+        let mut found = FoundIds {
+            slots: vec![None; addrs.len()],
+            ..FoundIds::default()
+        };
+        for (i, reply) in order.into_iter().zip(replies) {
+            let addr = &addrs[i];
+            let member = match reply {
+                Reply::Array(items) => items.into_iter().next(),
+                _ => None,
+            };
+            let member = match member {
+                None => continue,
+                Some(Reply::BulkString(m)) => m,
+                Some(other) => {
+                    return Err(Error::malformed(format!(
+                        "unexpected reply {other:?} from `{v4_key}` / `{v6_key}`"
+                    )));
+                }
+            };
+            let id = match addr {
+                IpAddr::V4(_) => member
+                    .iter()
+                    .rposition(|&b| b == b'_')
+                    .map(|i| &member[..i]),
+                IpAddr::V6(_) => member
+                    .get(32..)
+                    .and_then(|rest| rest.strip_prefix(b":")),
+            };
+            let Some(id) = id else {
+                return Err(Error::malformed(format!(
+                    "member {:?} of `{}` is not `{}`; re-import the data",
+                    String::from_utf8_lossy(&member),
+                    if addr.is_ipv4() { &v4_key } else { &v6_key },
+                    if addr.is_ipv4() { "<cityid>_<row>" } else { "<32 hex digits>:<cityid>" },
+                )));
+            };
+            found.set(i, id);
+        }
+        Ok(found)
+    }
+}
+
+/// The distinct city ids found by a batch, and which one each address got.
+#[derive(Debug, Default)]
+struct FoundIds {
+    /// Distinct id → its slot.
+    index: HashMap<Vec<u8>, usize>,
+    slots: Vec<Option<usize>>,
+    uses: Vec<usize>,
+}
+
+impl FoundIds {
+    /// Records that address `at` is in a range of city `id` (none for an empty id).
+    fn set(&mut self, at: usize, id: &[u8]) {
+        if id.is_empty() {
+            return;
+        }
+        let next = self.uses.len();
+        let slot = match self.index.get(id) {
+            Some(&slot) => slot,
+            None => {
+                self.index.insert(id.to_vec(), next);
+                self.uses.push(0);
+                next
+            }
+        };
+        self.uses[slot] += 1;
+        self.slots[at] = Some(slot);
+    }
+
+    /// The distinct ids, by slot.
+    fn ids(&self) -> Vec<&[u8]> {
+        let mut ids = vec![&[][..]; self.uses.len()];
+        for (id, &slot) in &self.index {
+            ids[slot] = id;
+        }
+        ids
+    }
+
+    /// One answer per address: the city of its slot, moved on its last use, cloned before.
+    fn distribute(mut self, mut cities: Vec<Option<City>>) -> Vec<Option<City>> {
+        self.slots
             .iter()
-            .zip(replies)
-            .map(|(addr, reply)| {
-                let Some(member) = reply.into_iter().next() else {
-                    return Ok(None);
-                };
-                let id = match addr {
-                    IpAddr::V4(_) => member.rsplit_once('_').map(|(id, _)| id),
-                    IpAddr::V6(_) => member.get(32..).and_then(|rest| rest.strip_prefix(':')),
-                };
-                match id {
-                    Some("") => Ok(None),
-                    Some(id) => Ok(Some(id.to_owned())),
-                    None => Err(Error::malformed(format!(
-                        "member {member:?} of `{}` is not `{}`; re-import the data",
-                        if addr.is_ipv4() { &v4_key } else { &v6_key },
-                        if addr.is_ipv4() {
-                            "<cityid>_<row>"
-                        } else {
-                            "<32 hex digits>:<cityid>"
-                        },
-                    ))),
+            .map(|slot| {
+                let slot = (*slot)?;
+                self.uses[slot] -= 1;
+                if self.uses[slot] == 0 {
+                    cities.get_mut(slot)?.take()
+                } else {
+                    cities.get(slot)?.clone()
                 }
             })
             .collect()
     }
 }
+
