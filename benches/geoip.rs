@@ -90,18 +90,28 @@ fn main() {
         .collect();
     let (mut ours4, mut ours6, mut bare4, mut bare6, mut ceiling) = (0f64, 0f64, 0f64, 0f64, 0f64);
     for _ in 0..ROUNDS {
-        ours4 = ours4.max(per_sec(&v4, |b| store.find_cities_by_ip(&mut con, b).unwrap().len()));
+        ours4 = ours4.max(per_sec(&v4, |b| {
+            store.find_cities_by_ip(&mut con, b).unwrap().len()
+        }));
         bare4 = bare4.max(per_sec(&v4, |b| bare_pipeline(&mut con, b)));
-        ours6 = ours6.max(per_sec(&v6, |b| store.find_cities_by_ip(&mut con, b).unwrap().len()));
+        ours6 = ours6.max(per_sec(&v6, |b| {
+            store.find_cities_by_ip(&mut con, b).unwrap().len()
+        }));
         bare6 = bare6.max(per_sec(&v6, |b| bare_pipeline(&mut con, b)));
         // Probes spread over the covered addresses, like the lookups' (past the last range
         // every search would walk the same, cache-hot path).
         ceiling = ceiling.max(redis_benchmark(
             &server,
-            &["-r", &v4_end.to_string(), "ZREVRANGEBYSCORE", "ip2cityid:", "__rand_int__"]
-                .into_iter()
-                .chain(["0", "LIMIT", "0", "1"])
-                .collect::<Vec<_>>(),
+            &[
+                "-r",
+                &v4_end.to_string(),
+                "ZREVRANGEBYSCORE",
+                "ip2cityid:",
+                "__rand_int__",
+            ]
+            .into_iter()
+            .chain(["0", "LIMIT", "0", "1"])
+            .collect::<Vec<_>>(),
         ));
     }
     println!(

@@ -211,9 +211,10 @@ impl Store {
             let mut cities = Vec::with_capacity(entries.len());
             for (id, entry) in found.ids().into_iter().zip(entries) {
                 cities.push(match entry {
-                    Some(json) => Some(City::parse(id, &json).map_err(|e| {
-                        Error::malformed(format!("`{key}`: {}", e.message()))
-                    })?),
+                    Some(json) => Some(
+                        City::parse(id, &json)
+                            .map_err(|e| Error::malformed(format!("`{key}`: {}", e.message())))?,
+                    ),
                     None => None,
                 });
             }
@@ -278,16 +279,18 @@ impl Store {
                     .iter()
                     .rposition(|&b| b == b'_')
                     .map(|i| &member[..i]),
-                IpAddr::V6(_) => member
-                    .get(32..)
-                    .and_then(|rest| rest.strip_prefix(b":")),
+                IpAddr::V6(_) => member.get(32..).and_then(|rest| rest.strip_prefix(b":")),
             };
             let Some(id) = id else {
                 return Err(Error::malformed(format!(
                     "member {:?} of `{}` is not `{}`; re-import the data",
                     String::from_utf8_lossy(&member),
                     if addr.is_ipv4() { &v4_key } else { &v6_key },
-                    if addr.is_ipv4() { "<cityid>_<row>" } else { "<32 hex digits>:<cityid>" },
+                    if addr.is_ipv4() {
+                        "<cityid>_<row>"
+                    } else {
+                        "<32 hex digits>:<cityid>"
+                    },
                 )));
             };
             found.set(i, id);
@@ -349,4 +352,3 @@ impl FoundIds {
             .collect()
     }
 }
-

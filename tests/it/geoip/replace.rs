@@ -232,11 +232,24 @@ fn namespaced_store_uses_its_own_keys() {
 #[test]
 fn keys_of_another_type_are_redis_errors_naming_them() {
     let mut geo = Geo::new();
-    redis::cmd("SET").arg("ip2cityid:").arg("x").exec(&mut geo.con).unwrap();
-    let err = geo.store.find_city_by_ip(&mut geo.con, "1.2.3.4").unwrap_err();
+    redis::cmd("SET")
+        .arg("ip2cityid:")
+        .arg("x")
+        .exec(&mut geo.con)
+        .unwrap();
+    let err = geo
+        .store
+        .find_city_by_ip(&mut geo.con, "1.2.3.4")
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Redis);
-    assert!(err.to_string().contains("ip2cityid:") && err.to_string().contains("WRONGTYPE"), "{err}");
+    assert!(
+        err.to_string().contains("ip2cityid:") && err.to_string().contains("WRONGTYPE"),
+        "{err}"
+    );
     // An import replaces it whatever its type.
-    geo.import(g2_locations(&[("1", "DE", "", "A")]), &[&g2_blocks(&[("1.0.0.0/8", "1")])]);
+    geo.import(
+        g2_locations(&[("1", "DE", "", "A")]),
+        &[&g2_blocks(&[("1.0.0.0/8", "1")])],
+    );
     assert_eq!(geo.id("1.2.3.4").as_deref(), Some("1"));
 }
