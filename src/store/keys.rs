@@ -191,6 +191,21 @@ impl Keys {
         format!("{}cityid2city:", self.prefix)
     }
 
+    /// `P:importing:{<live>}:<token>`: where an import loads `live` (a full key built here)
+    /// before renaming it over the live key, so readers never see a half-loaded set. The
+    /// hash tag keeps both in one Cluster slot, as RENAME requires.
+    ///
+    /// ```
+    /// use tracing_redis::store::keys::Keys;
+    ///
+    /// let keys = Keys::new(Some("app")).unwrap();
+    /// let staging = keys.importing(&keys.ip2cityid(), "42");
+    /// assert_eq!(staging, "app:importing:{app:ip2cityid:}:42");
+    /// ```
+    pub fn importing(&self, live: &str, token: &str) -> String {
+        format!("{}importing:{{{live}}}:{token}", self.prefix)
+    }
+
     /// `P:config:<type>:<component>`: a component's JSON configuration.
     pub fn config(&self, kind: &str, component: &str) -> Result<String> {
         let kind = encode_name(kind, "config type")?;

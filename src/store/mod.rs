@@ -62,6 +62,7 @@
 //! ```
 
 pub mod clock;
+pub mod geoip;
 pub mod keys;
 pub mod severity;
 

@@ -19,6 +19,7 @@ mod cli_top;
 #[cfg(feature = "cli")]
 mod cli_util;
 mod config;
+mod geoip;
 mod harness;
 mod pipeline_batching;
 mod pipeline_events;

@@ -4,7 +4,7 @@ use clap::{Parser, Subcommand};
 use tracing_redis::store::Store;
 use tracing_redis::{Error, Result};
 
-use crate::{config, counters, logs, stats, status, top};
+use crate::{config, counters, geoip, logs, stats, status, top};
 
 /// Look at what a service keeps in Redis: logs, counters, statistics, IP data, configuration.
 #[derive(Debug, Parser)]
@@ -61,6 +61,11 @@ pub enum Command {
     /// Put the service into maintenance, take it out, or show whether it is.
     #[command(subcommand)]
     Maintenance(config::MaintenanceCommand),
+    /// IP → city: import GeoLite2 or legacy GeoLiteCity CSV files, look addresses up.
+    Geoip {
+        #[command(subcommand)]
+        command: geoip::GeoipCommand,
+    },
 }
 
 pub fn run(cli: Cli) -> Result<()> {
@@ -77,6 +82,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Top(args) => top::run(&ctx, &args),
         Command::Config(command) => config::run(&ctx, command),
         Command::Maintenance(command) => config::maintenance(&ctx, command),
+        Command::Geoip { command } => geoip::run(&ctx, command),
     }
 }
 

@@ -8,6 +8,7 @@ mod cli;
 mod config;
 mod counters;
 mod dashboard;
+mod geoip;
 mod logs;
 mod output;
 mod paint;
