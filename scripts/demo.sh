@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Runs the store example against Redis: `$REDIS_URL` when it is set and answers, otherwise a
-# throwaway redis-server on a free port (no persistence, temporary directory) that is stopped
-# at the end. Installs redis-server first when it is missing.
+# The demo: a simulated web service runs for about 10 s (DEMO_SECONDS) writing under the
+# namespace `demo`, then the `tracing-redis` views show what landed: recent logs, common
+# logs, a counter, the slowest contexts and one context's statistics.
+# Redis: `$REDIS_URL` when it is set and answers, otherwise a throwaway redis-server on a free
+# port (no persistence, temporary directory) that is stopped at the end. Installs
+# redis-server first when it is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/ensure-redis.sh
@@ -69,4 +72,40 @@ else
   echo "started a throwaway redis-server at $REDIS_URL" >&2
 fi
 
-cargo run --quiet --example store
+cargo build --quiet --example demo --bin tracing-redis
+target=$(cargo metadata --format-version 1 --no-deps 2>/dev/null |
+  sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
+target=${target:-target}
+cli() { "$target/debug/tracing-redis" --namespace demo "$@"; }
+
+# A fresh run each time: forget what an earlier demo wrote (only keys under `demo:`).
+redis_cli() {
+  case "$REDIS_URL" in
+    redis+unix://* | unix://*) local path=${REDIS_URL#*://}; redis-cli -s "${path%%\?*}" "$@" ;;
+    *) redis-cli -u "$REDIS_URL" "$@" ;;
+  esac
+}
+redis_cli --scan --pattern 'demo:*' | while IFS= read -r key; do
+  redis_cli del "$key" >/dev/null
+done
+
+echo "== running the demo service for ${DEMO_SECONDS:-10} s (namespace demo)"
+RUST_LOG=${RUST_LOG:-off} "$target/debug/examples/demo"
+
+section() { printf '\n== %s\n' "$*"; }
+section "tracing-redis --namespace demo tail -n 12      (recent logs, newest last)"
+cli tail -n 12
+section "tracing-redis --namespace demo common -n 8     (most frequent warnings this hour)"
+cli common --level warning -n 8
+section "tracing-redis --namespace demo common --level error -n 5"
+cli common --level error -n 5
+section "tracing-redis --namespace demo counters"
+cli counters
+section "tracing-redis --namespace demo counter 'requests;route=GET /;status=200' --since 30s"
+cli counter 'requests;route=GET /;status=200' --precision 1s --since 30s
+section "tracing-redis --namespace demo slowest          (contexts by mean access time)"
+cli slowest -n 10
+section "tracing-redis --namespace demo stats 'POST /orders'"
+cli stats 'POST /orders'
+section "tracing-redis --namespace demo slowest --type Histogram   (metrics histograms)"
+cli slowest --type Histogram -n 5
