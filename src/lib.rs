@@ -134,13 +134,18 @@ pub mod store;
 
 pub use builder::{
     Builder, DEFAULT_BACKOFF_MAX, DEFAULT_BACKOFF_MIN, DEFAULT_BATCH_SIZE, DEFAULT_COMMON_CAPACITY,
-    DEFAULT_COMMON_MAX_LEN, DEFAULT_COMMON_THRESHOLD, DEFAULT_FLUSH_INTERVAL, DEFAULT_LEVEL,
-    DEFAULT_MAX_MESSAGE_LEN, DEFAULT_QUEUE_BYTES, DEFAULT_QUEUE_CAPACITY, DEFAULT_SHUTDOWN_TIMEOUT,
-    DEFAULT_TIMING_LEVEL, DEFAULT_URL, REDIS_URL_ENV,
+    DEFAULT_COMMON_MAX_LEN, DEFAULT_COMMON_THRESHOLD, DEFAULT_COUNTER_CAPACITY,
+    DEFAULT_FLUSH_INTERVAL, DEFAULT_LEVEL, DEFAULT_MAX_MESSAGE_LEN, DEFAULT_QUEUE_BYTES,
+    DEFAULT_QUEUE_CAPACITY, DEFAULT_SHUTDOWN_TIMEOUT, DEFAULT_TIMING_LEVEL, DEFAULT_URL,
+    REDIS_URL_ENV,
 };
 pub use config::{ConnectionRegistry, LiveConfig};
 pub use error::{Error, ErrorKind, Result};
-pub use facade::{RedisLayer, RedisLogger};
+#[doc(hidden)]
+pub use facade::__private;
+#[cfg(feature = "metrics")]
+pub use facade::RedisRecorder;
+pub use facade::{RedisLayer, RedisLogger, Timer};
 pub use pipeline::{
     DropCounts, DropReason, FlushReport, Guard, Normalisation, Overflow, Status, StatusHandle,
     TRUNCATION_MARKER,
