@@ -46,6 +46,7 @@ export BENCH_REDIS_PORT=$port
 out="$dir/bench.out"
 cargo bench --bench pipeline | tee "$out"
 cargo bench --bench config | tee -a "$out"
+cargo bench --bench counters | tee -a "$out"
 
 echo
 grep ' ratio=' "$out"

@@ -24,12 +24,18 @@ const MAX_SHARDS: usize = 64;
 
 #[derive(Debug)]
 pub(crate) struct Tally {
-    shards: Box<[Mutex<Shard>]>,
+    shards: Box<[Padded<Mutex<Shard>>]>,
     /// Distinct (counter, second) pairs held, over all shards.
     entries: AtomicUsize,
     capacity: usize,
     closed: AtomicBool,
 }
+
+/// Keeps each shard on cache lines of its own, so threads on neighbouring shards do not
+/// slow each other down.
+#[derive(Debug)]
+#[repr(align(128))]
+struct Padded<T>(T);
 
 #[derive(Debug, Default)]
 struct Shard {
@@ -63,7 +69,9 @@ impl Tally {
         let cores = std::thread::available_parallelism().map_or(4, |n| n.get());
         let n = (cores * 2).next_power_of_two().clamp(2, MAX_SHARDS);
         Tally {
-            shards: (0..n).map(|_| Mutex::new(Shard::default())).collect(),
+            shards: (0..n)
+                .map(|_| Padded(Mutex::new(Shard::default())))
+                .collect(),
             entries: AtomicUsize::new(0),
             capacity,
             closed: AtomicBool::new(false),
@@ -73,6 +81,7 @@ impl Tally {
     fn shard(&self, i: usize) -> MutexGuard<'_, Shard> {
         // A panic cannot happen while a shard is locked; if one did, its sums are still valid.
         self.shards[i & (self.shards.len() - 1)]
+            .0
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
     }
