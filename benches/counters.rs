@@ -28,8 +28,8 @@ const CALLER_INCREMENTS: u64 = 200_000;
 const CALLER_ROUNDS: usize = 15;
 const BURST: usize = 1_000_000;
 const BURST_COUNTERS: [&str; 10] = [
-    "bench.c0", "bench.c1", "bench.c2", "bench.c3", "bench.c4", "bench.c5", "bench.c6",
-    "bench.c7", "bench.c8", "bench.c9",
+    "bench.c0", "bench.c1", "bench.c2", "bench.c3", "bench.c4", "bench.c5", "bench.c6", "bench.c7",
+    "bench.c8", "bench.c9",
 ];
 /// Commands the book's `update_counter` sends per increment.
 const BOOK_COMMANDS: u64 = 14;
@@ -135,7 +135,10 @@ fn burst(target: &Target, store: &Store, guard: &tracing_redis::Guard) -> (u64, 
     std::thread::sleep(Duration::from_nanos(
         1_000_000_000 - u64::from(now.subsec_nanos()) + 1_000_000,
     ));
-    redis::cmd("CONFIG").arg("RESETSTAT").exec(&mut con).unwrap();
+    redis::cmd("CONFIG")
+        .arg("RESETSTAT")
+        .exec(&mut con)
+        .unwrap();
     let start = Instant::now();
     for i in 0..BURST {
         count!(BURST_COUNTERS[i % BURST_COUNTERS.len()]);
@@ -174,6 +177,7 @@ fn burst(target: &Target, store: &Store, guard: &tracing_redis::Guard) -> (u64, 
 fn main() {
     // `cargo bench` passes `--bench`; nothing else to parse.
     let target = Target::get();
+    let idle = median((0..CALLER_ROUNDS).map(|_| round(1, ours)).collect());
     let run = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
@@ -191,6 +195,7 @@ fn main() {
     debugging.install().unwrap();
     let store = Store::new().with_namespace(&namespace).unwrap();
 
+    println!("count! with nothing installed: {idle:.1} ns/increment");
     let (ours1, base1) = caller_cost(1, &guard);
     println!(
         "caller cost, 1 thread: {ours1:.1} ns/increment vs {base1:.1} ns (metrics + DebuggingRecorder)"

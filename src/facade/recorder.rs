@@ -61,6 +61,17 @@ pub(crate) const GAUGE_KIND: &str = "Gauge";
 /// ```
 ///
 /// In tests, scope it to a closure with `metrics::with_local_recorder(&recorder, || …)`.
+///
+/// Both families of macros live side by side; with nothing installed, both do nothing:
+///
+/// ```
+/// use metrics::counter;
+/// use tracing_redis::{count, timed};
+///
+/// count!("jobs.done");
+/// counter!("jobs.done").increment(1);
+/// assert_eq!(timed!("jobs.run", 2 + 2), 4);
+/// ```
 #[derive(Clone)]
 pub struct RedisRecorder {
     inner: Arc<Inner>,

@@ -456,6 +456,26 @@ mod tests {
     }
 
     #[test]
+    fn flush_and_close_take_the_tally_into_the_queue() {
+        let q = Queue::new(1, usize::MAX, 100);
+        q.push(rec(), Overflow::Lossy).unwrap();
+        q.tally().add("a", 1, 2).unwrap();
+        q.tally().add("b", 1, 3).unwrap();
+        // The queue is full, yet the sums join it: they were bounded by the tally already.
+        assert_eq!(
+            q.flush(Duration::ZERO),
+            3,
+            "the flush waits for the sums too"
+        );
+        assert_eq!(q.held().0, 3);
+        q.tally().add("a", 2, 1).unwrap();
+        q.close(Instant::now());
+        assert_eq!(q.tally().add("a", 2, 1), Err(DropReason::Shutdown));
+        let t = q.take(Instant::now());
+        assert_eq!(t.records.len(), 4);
+    }
+
+    #[test]
     fn closed_queue_refuses_and_reports_done_when_empty() {
         let q = Queue::new(10, usize::MAX, 100);
         q.push(rec(), Overflow::Lossy).unwrap();

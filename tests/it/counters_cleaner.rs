@@ -52,7 +52,11 @@ fn the_builder_starts_a_cleaner_that_trims_and_stops_with_the_guard() {
     // The next pass is a minute away: stopping must not wait for it.
     let start = Instant::now();
     drop(guard);
-    assert!(start.elapsed() < Duration::from_secs(2), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        start.elapsed()
+    );
     let only_ours = wait_until(WAIT, || {
         let list: String = redis::cmd("CLIENT").arg("LIST").query(&mut con).unwrap();
         list.lines().count() == 1

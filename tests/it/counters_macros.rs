@@ -164,16 +164,27 @@ fn timed_records_on_return_early_return_and_panic() {
     assert_eq!((report.written, report.dropped.total()), (4, 0));
     let store = Store::new();
     let mut con = server.connection();
-    let work = store.stats(&mut con, "work", "AccessTime").unwrap().unwrap();
+    let work = store
+        .stats(&mut con, "work", "AccessTime")
+        .unwrap()
+        .unwrap();
     assert_eq!(work.count, 2);
     assert!((work.sum - 1.0).abs() < 1e-9, "{work:?}");
     assert!((work.min - 0.25).abs() < 1e-9 && (work.max - 0.75).abs() < 1e-9);
-    let parse = store.stats(&mut con, "parse", "AccessTime").unwrap().unwrap();
+    let parse = store
+        .stats(&mut con, "parse", "AccessTime")
+        .unwrap()
+        .unwrap();
     assert_eq!(parse.count, 2);
     let slowest = store.slowest(&mut con, "AccessTime", 10).unwrap();
     let names: Vec<&str> = slowest.iter().map(|(c, _)| c.as_str()).collect();
     assert_eq!(names, ["work", "parse"]);
-    assert!(store.stats(&mut con, "cancelled", "AccessTime").unwrap().is_none());
+    assert!(
+        store
+            .stats(&mut con, "cancelled", "AccessTime")
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[test]
@@ -251,7 +262,10 @@ fn a_log_only_application_counts_through_its_logger() {
         &[("REDIS_URL", &server.url())],
     );
     assert_eq!(total(&server, "logonly.hits"), 3);
-    assert_eq!(buckets(&server, "logonly.hits", 1), [(DAY as i64, 3)].into());
+    assert_eq!(
+        buckets(&server, "logonly.hits", 1),
+        [(DAY as i64, 3)].into()
+    );
     let stats = Store::new()
         .stats(&mut server.connection(), "logonly.work", "AccessTime")
         .unwrap()
