@@ -47,6 +47,7 @@ out="$dir/bench.out"
 cargo bench --bench pipeline | tee "$out"
 cargo bench --bench config | tee -a "$out"
 cargo bench --bench geoip | tee -a "$out"
+cargo bench --bench counters | tee -a "$out"
 
 echo
 grep ' ratio=' "$out"

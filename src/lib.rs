@@ -47,12 +47,77 @@
 //! # drop(guard); Ok(()) }
 //! ```
 //!
+//! # Counting
+//!
+//! [`count!`] adds to a counter, [`timed!`] times a block into the statistics (type
+//! `AccessTime`, like a closed span), and code already written against the `metrics` crate
+//! feeds Redis through a [`RedisRecorder`] (feature `metrics`). The macros' names never clash
+//! with `metrics::counter!`, `gauge!` or `histogram!`.
+//!
+//! ```no_run
+//! use tracing_redis::{count, timed};
+//!
+//! # fn main() -> tracing_redis::Result<()> {
+//! let _guard = tracing_redis::builder().install_recorder(true).try_init()?;
+//! count!("orders.placed");                    // + 1
+//! count!("bytes.sent", 1_500u64);             // + n, any integer type
+//! count!(format!("orders;region={}", "eu"));  // a Graphite-style name of your own
+//! let total = timed!("checkout", { 6 * 7 });  // an `AccessTime` sample of "checkout"
+//! metrics::counter!("http.requests", "method" => "GET").increment(1); // `http.requests;method=GET`
+//! metrics::histogram!("payload.size").record(512.0);   // statistics of type `Histogram`
+//! metrics::gauge!("queue.depth").set(17.0);            // statistics of type `Gauge`
+//! # let _ = total; Ok(()) }
+//! ```
+//!
+//! Redis then holds each counter at 1 s, 5 s, 1 min, 5 min, 1 h, 5 h and 1 day resolution
+//! (`count:<precision>:<name>`), listed in `known:`; [`query::Query::counter_window`] and
+//! `tracing-redis counter NAME --precision 60` read them back.
+//!
+//! Counting is cheap on the caller's thread: an increment is summed in memory per counter and
+//! second of its event time, on one of several shards (a thread keeps its shard; no lock is
+//! shared by all threads), with no I/O. Once per flush interval the worker writes the sums:
+//! one `HINCRBY` per counter, precision and bucket and one `known:` registration per counter,
+//! however many increments there were. [`Guard::flush`] and dropping the guard include the
+//! increments made so far. Memory is bounded by [`Builder::counter_capacity`]; past it
+//! increments are dropped and counted ([`DropReason::CountersFull`]).
+//!
+//! The macros feed the pipeline of the current `tracing` dispatcher's [`RedisLayer`] (so
+//! `tracing::subscriber::with_default` scopes them too, through any per-layer filter), else
+//! of the installed [`RedisLogger`]; with neither they do nothing and cost about two atomic
+//! loads. Tests scope the recorder with `metrics::with_local_recorder`; applications install
+//! it with [`Builder::install_recorder`], [`RedisRecorder::install`], or get one sharing a
+//! layer's pipeline from [`RedisLayer::recorder`].
+//!
+//! # Upkeep
+//!
+//! Counters keep at most 120 buckets at each precision only if something trims them: the
+//! counter [`Cleaner`](store::Cleaner). Nothing runs it unless you ask, in one of three ways:
+//!
+//! - [`Builder::cleaner`]`(true)`: a background thread of the application, one pass a
+//!   minute, stopped by the [`Guard`];
+//! - `tracing-redis clean-counters` (a pass a minute until interrupted) or
+//!   `tracing-redis clean-counters --once` (from cron, say);
+//! - a [`Cleaner`](store::Cleaner) of your own: [`Cleaner::pass`](store::Cleaner::pass),
+//!   [`Cleaner::run`](store::Cleaner::run) or [`Cleaner::spawn`](store::Cleaner::spawn).
+//!
+//! Several cleaners may run at once, in any number of processes: each deletion is one atomic
+//! script, and a counter leaves `known:` only when its hash is empty at that moment. A pass
+//! costs work in proportion to the counters and buckets held, not to the increments ever
+//! made.
+//!
+//! ```no_run
+//! # fn main() -> tracing_redis::Result<()> {
+//! let _guard = tracing_redis::builder().cleaner(true).try_init()?;
+//! # Ok(()) }
+//! ```
+//!
 //! # Architecture
 //!
 //! Layers, top to bottom; each only calls the one below it:
 //!
-//! 1. **Facade**: what the application calls ([`RedisLayer`], [`RedisLogger`]). On the
-//!    caller's thread it builds a small owned record and pushes it onto a bounded queue: no
+//! 1. **Facade**: what the application calls ([`RedisLayer`], [`RedisLogger`], [`count!`],
+//!    [`timed!`], [`RedisRecorder`]). On the caller's thread it builds a small owned record
+//!    and pushes it onto a bounded queue (counter increments are summed in memory first): no
 //!    I/O, no lock held across I/O, no JSON or timestamp formatting. A full queue drops the
 //!    record and counts it ([`Overflow::Lossy`], the default) or waits at most a timeout
 //!    ([`Overflow::Block`]).
@@ -115,7 +180,8 @@
 //!
 //! # Feature flags
 //!
-//! - `metrics` (default): a `metrics::Recorder` feeding counters and statistics.
+//! - `metrics` (default): [`RedisRecorder`], a `metrics::Recorder` feeding counters and
+//!   statistics.
 //! - `cli` (default): the `tracing-redis` binary.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -134,13 +200,18 @@ pub mod store;
 
 pub use builder::{
     Builder, DEFAULT_BACKOFF_MAX, DEFAULT_BACKOFF_MIN, DEFAULT_BATCH_SIZE, DEFAULT_COMMON_CAPACITY,
-    DEFAULT_COMMON_MAX_LEN, DEFAULT_COMMON_THRESHOLD, DEFAULT_FLUSH_INTERVAL, DEFAULT_LEVEL,
-    DEFAULT_MAX_MESSAGE_LEN, DEFAULT_QUEUE_BYTES, DEFAULT_QUEUE_CAPACITY, DEFAULT_SHUTDOWN_TIMEOUT,
-    DEFAULT_TIMING_LEVEL, DEFAULT_URL, REDIS_URL_ENV,
+    DEFAULT_COMMON_MAX_LEN, DEFAULT_COMMON_THRESHOLD, DEFAULT_COUNTER_CAPACITY,
+    DEFAULT_FLUSH_INTERVAL, DEFAULT_LEVEL, DEFAULT_MAX_MESSAGE_LEN, DEFAULT_QUEUE_BYTES,
+    DEFAULT_QUEUE_CAPACITY, DEFAULT_SHUTDOWN_TIMEOUT, DEFAULT_TIMING_LEVEL, DEFAULT_URL,
+    REDIS_URL_ENV,
 };
 pub use config::{ConnectionRegistry, LiveConfig};
 pub use error::{Error, ErrorKind, Result};
-pub use facade::{RedisLayer, RedisLogger};
+#[doc(hidden)]
+pub use facade::__private;
+#[cfg(feature = "metrics")]
+pub use facade::RedisRecorder;
+pub use facade::{RedisLayer, RedisLogger, Timer};
 pub use pipeline::{
     DropCounts, DropReason, FlushReport, Guard, Normalisation, Overflow, Status, StatusHandle,
     TRUNCATION_MARKER,

@@ -46,6 +46,8 @@ pub const DEFAULT_COMMON_CAPACITY: usize = 1_000;
 pub const DEFAULT_TIMING_LEVEL: LevelFilter = LevelFilter::INFO;
 /// The level [`Builder::try_init`] and the log backend record from.
 pub const DEFAULT_LEVEL: LevelFilter = LevelFilter::INFO;
+/// Distinct (counter, second) pairs summed in memory at most between two flushes.
+pub const DEFAULT_COUNTER_CAPACITY: usize = 16_384;
 
 impl Default for Normalisation {
     /// [`Normalisation::Digits`] cut at [`DEFAULT_COMMON_MAX_LEN`].
@@ -91,6 +93,10 @@ pub struct Builder {
     level: LevelFilter,
     overflow: Overflow,
     clock: Arc<dyn Clock>,
+    counter_capacity: usize,
+    cleaner: bool,
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+    install_recorder: bool,
 }
 
 impl std::fmt::Debug for Builder {
@@ -102,6 +108,8 @@ impl std::fmt::Debug for Builder {
             .field("queue_capacity", &self.queue_capacity)
             .field("batch_size", &self.batch_size)
             .field("overflow", &self.overflow)
+            .field("counter_capacity", &self.counter_capacity)
+            .field("cleaner", &self.cleaner)
             .finish_non_exhaustive()
     }
 }
@@ -126,6 +134,9 @@ impl Default for Builder {
             level: DEFAULT_LEVEL,
             overflow: Overflow::Lossy,
             clock: Arc::new(SystemClock),
+            counter_capacity: DEFAULT_COUNTER_CAPACITY,
+            cleaner: false,
+            install_recorder: false,
         }
     }
 }
@@ -267,6 +278,36 @@ impl Builder {
     /// Takes event times from a shared clock.
     pub fn shared_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// Distinct (counter, second) pairs that [`count!`](crate::count) and the `metrics`
+    /// recorder sum in memory at most between two flushes (and gauges and absolute counters
+    /// the recorder remembers at most). Past it an increment is dropped and counted
+    /// ([`DropReason::CountersFull`](crate::DropReason::CountersFull)). These sums join the
+    /// queue at each flush without counting against its capacity. Default:
+    /// [`DEFAULT_COUNTER_CAPACITY`].
+    pub fn counter_capacity(mut self, pairs: usize) -> Self {
+        self.counter_capacity = pairs;
+        self
+    }
+
+    /// Also runs the counter [`Cleaner`](crate::store::Cleaner) on a background thread
+    /// (`tracing-redis-cleaner`, one pass a minute, the first at once), with this builder's
+    /// URL, namespace and clock; the [`Guard`](crate::Guard) stops it. Any number of processes
+    /// may run one on the same Redis. Default: off (run `tracing-redis clean-counters`
+    /// instead, or a `Cleaner` of your own).
+    pub fn cleaner(mut self, run: bool) -> Self {
+        self.cleaner = run;
+        self
+    }
+
+    /// Makes [`Builder::try_init`] (and [`Builder::init`]) also install a
+    /// [`RedisRecorder`](crate::RedisRecorder) on the same pipeline as the global `metrics`
+    /// recorder. Default: off.
+    #[cfg(feature = "metrics")]
+    pub fn install_recorder(mut self, install: bool) -> Self {
+        self.install_recorder = install;
         self
     }
 }

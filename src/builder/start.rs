@@ -10,7 +10,7 @@ use super::*;
 use crate::error::{Error, ErrorKind, Result};
 use crate::facade::{Capture, RedisLayer, RedisLogger};
 use crate::pipeline::{Guard, Pipeline, Settings};
-use crate::store::Keys;
+use crate::store::{Cleaner, Keys, Store};
 
 impl Builder {
     /// Checks the settings and starts the worker thread (it connects when it has something
@@ -27,6 +27,21 @@ impl Builder {
         let timing = self.timing.clone();
         let (capture, guard) = self.start()?;
         Ok((RedisLayer::new(capture, timing), guard))
+    }
+
+    /// As [`Builder::build`], for applications that only use `metrics`: returns a
+    /// [`RedisRecorder`](crate::RedisRecorder) (install it with
+    /// [`RedisRecorder::install`](crate::RedisRecorder::install), or scope it with
+    /// `metrics::with_local_recorder`). Applications with a layer or logger get one on the
+    /// same pipeline from [`RedisLayer::recorder`] or [`RedisLogger::recorder`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Builder::build`].
+    #[cfg(feature = "metrics")]
+    pub fn build_recorder(self) -> Result<(crate::RedisRecorder, Guard)> {
+        let (capture, guard) = self.start()?;
+        Ok((crate::RedisRecorder::new(capture), guard))
     }
 
     /// As [`Builder::build`], for applications that use `log` alone: returns a `log::Log`
@@ -54,15 +69,20 @@ impl Builder {
     /// Installs the global subscriber: a registry with this layer (at [`Builder::level`])
     /// and a `fmt` layer writing to stderr, filtered by `RUST_LOG` (INFO when unset; the
     /// filter applies to the `fmt` layer only); `log` records are bridged in with their real
-    /// target.
+    /// target. With [`Builder::install_recorder`], also the global `metrics` recorder.
     ///
     /// # Errors
     ///
     /// As [`Builder::build`]; [`ErrorKind::AlreadyInstalled`] when a global subscriber or
-    /// logger is already set.
+    /// logger (or, when asked to install one, `metrics` recorder) is already set. The
+    /// subscriber is installed first, so it stays installed when only the recorder fails.
     pub fn try_init(self) -> Result<Guard> {
         let level = self.level;
+        #[cfg(feature = "metrics")]
+        let install_recorder = self.install_recorder;
         let (layer, guard) = self.build()?;
+        #[cfg(feature = "metrics")]
+        let recorder = install_recorder.then(|| layer.recorder());
         let fmt_filter = EnvFilter::builder()
             .with_default_directive(LevelFilter::INFO.into())
             .from_env_lossy();
@@ -83,6 +103,10 @@ impl Builder {
                     ),
                 )
             })?;
+        #[cfg(feature = "metrics")]
+        if let Some(recorder) = recorder {
+            recorder.install()?;
+        }
         Ok(guard)
     }
 
@@ -139,6 +163,11 @@ impl Builder {
             ),
             (self.queue_bytes, "queue byte budget", DEFAULT_QUEUE_BYTES),
             (self.batch_size, "batch size", DEFAULT_BATCH_SIZE),
+            (
+                self.counter_capacity,
+                "counter capacity",
+                DEFAULT_COUNTER_CAPACITY,
+            ),
         ] {
             if value == 0 {
                 return Err(Error::invalid_input(format!(
@@ -158,6 +187,12 @@ impl Builder {
                  not exceed its maximum (the default is {DEFAULT_BACKOFF_MIN:?}..{DEFAULT_BACKOFF_MAX:?})"
             )));
         }
+        let cleaner = self.cleaner.then(|| {
+            let store = Store::new()
+                .with_keys(keys.clone())
+                .with_shared_clock(Arc::clone(&self.clock));
+            (Cleaner::new(store), client.clone())
+        });
         let settings = Settings {
             client,
             url: shown,
@@ -174,13 +209,18 @@ impl Builder {
             backoff_max,
             overflow: self.overflow,
             shutdown_timeout: self.shutdown_timeout,
+            counter_capacity: self.counter_capacity,
         };
-        let (pipeline, guard) = Pipeline::start(settings)?;
+        let (pipeline, mut guard) = Pipeline::start(settings)?;
+        if let Some((cleaner, client)) = cleaner {
+            guard.set_cleaner(cleaner.spawn(client)?);
+        }
         let capture = Capture {
             pipeline,
             clock: self.clock,
             max_message: self.max_message_len,
             common_threshold: self.common_threshold,
+            counter_capacity: self.counter_capacity,
         };
         Ok((capture, guard))
     }

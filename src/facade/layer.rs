@@ -15,8 +15,8 @@ use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
 use super::Capture;
-use crate::pipeline::record::{Bounded, FieldValue, SampleRecord};
-use crate::pipeline::{Record, StatusHandle, on_worker_thread};
+use crate::pipeline::record::{Bounded, FieldValue};
+use crate::pipeline::{StatusHandle, on_worker_thread};
 use crate::store::Severity;
 
 /// The statistics type of span timings.
@@ -101,6 +101,16 @@ impl RedisLayer {
     pub fn status(&self) -> StatusHandle {
         self.capture.pipeline.status()
     }
+
+    /// A `metrics` recorder feeding this layer's pipeline; see [`RedisRecorder`](crate::RedisRecorder).
+    #[cfg(feature = "metrics")]
+    pub fn recorder(&self) -> super::RedisRecorder {
+        super::RedisRecorder::new(self.capture.clone())
+    }
+
+    pub(crate) fn capture(&self) -> &Capture {
+        &self.capture
+    }
 }
 
 impl<S> Layer<S> for RedisLayer
@@ -154,13 +164,13 @@ where
             Some(c) => Cow::Owned(c),
             None => Cow::Borrowed(span.name()),
         };
-        self.capture.pipeline.push(Record::Sample(SampleRecord {
+        self.capture.sample(
             context,
-            kind: Cow::Borrowed(TIMING_KIND),
-            value: elapsed.as_secs_f64(),
-            at: now,
-            slowest: true,
-        }));
+            Cow::Borrowed(TIMING_KIND),
+            elapsed.as_secs_f64(),
+            now,
+            true,
+        );
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {

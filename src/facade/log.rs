@@ -47,13 +47,16 @@ impl RedisLogger {
     }
 
     /// Installs this logger as the global `log` logger and sets `log::set_max_level` to its
-    /// level.
+    /// level. From then on [`count!`](crate::count) and [`timed!`](crate::timed) feed this
+    /// logger's pipeline whenever the current `tracing` dispatcher holds no
+    /// [`RedisLayer`](crate::RedisLayer).
     ///
     /// # Errors
     ///
     /// [`ErrorKind::AlreadyInstalled`] when a global logger is already set.
     pub fn install(self) -> Result<()> {
         let level = self.level;
+        let capture = self.capture.clone();
         log::set_boxed_logger(Box::new(self)).map_err(|e| {
             Error::new(
                 ErrorKind::AlreadyInstalled,
@@ -61,6 +64,7 @@ impl RedisLogger {
             )
         })?;
         log::set_max_level(level);
+        super::counting::set_logger_sink(capture);
         Ok(())
     }
 
@@ -72,6 +76,13 @@ impl RedisLogger {
     /// A handle on the pipeline's status.
     pub fn status(&self) -> StatusHandle {
         self.capture.pipeline.status()
+    }
+
+    /// A `metrics` recorder feeding this logger's pipeline; see
+    /// [`RedisRecorder`](crate::RedisRecorder).
+    #[cfg(feature = "metrics")]
+    pub fn recorder(&self) -> super::RedisRecorder {
+        super::RedisRecorder::new(self.capture.clone())
     }
 }
 

@@ -6,7 +6,8 @@
 //!   entries are formatted, since LTRIM would drop the others anyway;
 //! - common: per key and hour, one script call with the summed counts;
 //! - statistics: per context, type and hour, one script call with the merged summary;
-//! - counters: per name and second, one HINCRBY per precision.
+//! - counters: per name, one HINCRBY per (precision, bucket) with the summed increments of
+//!   every second of the batch falling into that bucket, and one `known:` registration.
 //!
 //! Each group remembers which records it carries, so a command that fails drops exactly
 //! those records.
@@ -21,9 +22,10 @@ use super::group::{Group, Write};
 use super::record::Record;
 use super::status::DropReason;
 use crate::store::clock::unix_secs;
+use crate::store::counters::bucket_start;
 use crate::store::keys::Rotated;
 use crate::store::recent::{LogEntry, RECENT_CAPACITY};
-use crate::store::{Severity, Summary};
+use crate::store::{PRECISIONS, Severity, Summary};
 
 /// The pipeline's own note about dropped records, written once Redis is reachable.
 #[derive(Debug, Clone)]
@@ -45,7 +47,7 @@ pub(crate) fn build(
     let mut recent: BTreeMap<Severity, Vec<u32>> = BTreeMap::new();
     let mut common: BTreeMap<(Severity, i64), CommonAcc> = BTreeMap::new();
     let mut stats: BTreeMap<(String, String, bool, i64), StatsAcc> = BTreeMap::new();
-    let mut counts: BTreeMap<(String, i64), (i64, Vec<u32>)> = BTreeMap::new();
+    let mut counts: BTreeMap<String, CountAcc> = BTreeMap::new();
     let mut invalid = Vec::new();
     for (i, record) in records.iter().enumerate() {
         let i = i as u32;
@@ -95,11 +97,12 @@ pub(crate) fn build(
                     invalid.push(i);
                     continue;
                 }
-                let e = counts
-                    .entry((c.name.to_string(), unix_secs(c.at)))
-                    .or_default();
-                e.0 += c.n;
-                e.1.push(i);
+                let acc = match counts.get_mut(c.name.as_ref()) {
+                    Some(acc) => acc,
+                    None => counts.entry(c.name.to_string()).or_default(),
+                };
+                acc.add(unix_secs(c.at), c.n);
+                acc.records.push(i);
             }
         }
     }
@@ -154,19 +157,32 @@ pub(crate) fn build(
             records: acc.records,
         });
     }
-    for ((name, second), (n, records)) in counts {
-        groups.push(Group {
-            write: Write::Count { name, second, n },
-            records,
-        });
-    }
     if let Some(note) = note {
-        groups.extend(note_groups(note, settings));
+        groups.extend(note_group(note, settings));
+        let total: u64 = note.counts.iter().map(|(_, n)| n).sum();
+        counts
+            .entry(DROPPED_COUNTER.to_owned())
+            .or_default()
+            .add(unix_secs(note.at), i64::try_from(total).unwrap_or(i64::MAX));
+    }
+    for (name, acc) in counts {
+        groups.push(Group {
+            write: Write::Count {
+                name,
+                buckets: acc
+                    .buckets
+                    .into_iter()
+                    .map(|((p, bucket), n)| (p, bucket, n))
+                    .collect(),
+            },
+            records: acc.records,
+        });
     }
     (groups, invalid)
 }
 
-fn note_groups(note: &DropNote, settings: &Settings) -> Vec<Group> {
+/// The note's entry in the recent log at `warning` (its count goes with the other counters).
+fn note_group(note: &DropNote, settings: &Settings) -> Option<Group> {
     let total: u64 = note.counts.iter().map(|(_, n)| n).sum();
     let mut entry = LogEntry::new(
         note.at,
@@ -179,25 +195,17 @@ fn note_groups(note: &DropNote, settings: &Settings) -> Vec<Group> {
             .fields
             .insert(reason.as_str().to_owned(), serde_json::Value::from(*n));
     }
-    let mut out = Vec::with_capacity(2);
-    if let Ok(key) = settings.keys.recent(&settings.name, Severity::Warning) {
-        out.push(Group {
-            write: Write::Recent {
-                key,
-                entries: vec![entry.to_json()],
-            },
-            records: Vec::new(),
-        });
-    }
-    out.push(Group {
-        write: Write::Count {
-            name: DROPPED_COUNTER.to_owned(),
-            second: unix_secs(note.at),
-            n: i64::try_from(total).unwrap_or(i64::MAX),
+    let key = settings
+        .keys
+        .recent(&settings.name, Severity::Warning)
+        .ok()?;
+    Some(Group {
+        write: Write::Recent {
+            key,
+            entries: vec![entry.to_json()],
         },
         records: Vec::new(),
-    });
-    out
+    })
 }
 
 /// The UTC hour of `at`, as a number that sorts like the hour (cheaper than its text).
@@ -231,6 +239,25 @@ impl CommonAcc {
                 self.index.insert(member.clone(), self.counts.len());
                 self.counts.push((member, 1));
             }
+        }
+    }
+}
+
+/// One counter's increments in a batch, summed per (precision, bucket start).
+#[derive(Default)]
+struct CountAcc {
+    buckets: BTreeMap<(u64, i64), i64>,
+    records: Vec<u32>,
+}
+
+impl CountAcc {
+    fn add(&mut self, second: i64, n: i64) {
+        for p in PRECISIONS {
+            let sum = self
+                .buckets
+                .entry((p, bucket_start(second, p)))
+                .or_default();
+            *sum = sum.saturating_add(n);
         }
     }
 }

@@ -28,10 +28,10 @@ pub(crate) enum Write {
         summary: Summary,
         slowest: Option<(String, String)>,
     },
+    /// One counter: (precision, bucket start, summed increments).
     Count {
         name: String,
-        second: i64,
-        n: i64,
+        buckets: Vec<(u64, i64, i64)>,
     },
 }
 
@@ -85,9 +85,9 @@ impl Group {
                     .map(|(key, context)| (key.as_str(), context.as_str(), SLOWEST_CAPACITY));
                 stats::queue_stats(pipe, rotated, *at, summary, slowest);
             }
-            Write::Count { name, second, n } => {
+            Write::Count { name, buckets } => {
                 // The name was checked when the group was built.
-                let _ = counters::queue_counter(pipe, &settings.keys, name, *second, *n);
+                let _ = counters::queue_counts(pipe, &settings.keys, name, buckets);
             }
         }
     }

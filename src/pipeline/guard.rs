@@ -1,5 +1,6 @@
 //! The guard that keeps the worker running, flushes on request, and on drop writes what is
-//! queued and stops the worker, waiting at most the shutdown timeout.
+//! queued (and the counter increments summed so far) and stops the worker, waiting at most
+//! the shutdown timeout; it also stops the counter cleaner started with the pipeline.
 
 use std::fmt;
 use std::thread::JoinHandle;
@@ -7,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use super::status::{DropCounts, StatusHandle};
 use super::{Pipeline, later};
+use crate::store::CleanerHandle;
 
 /// What a flush achieved. `written` and `dropped` are cumulative since the pipeline started
 /// (as in [`Status`](crate::Status)), so two reports can be subtracted.
@@ -32,10 +34,12 @@ impl FlushReport {
     }
 }
 
-/// Keeps the pipeline running. Dropping it writes everything queued and stops the worker,
-/// waiting at most the shutdown timeout; records still unwritten then are counted as dropped
-/// ([`DropReason::Shutdown`](crate::DropReason::Shutdown)), and so are records emitted
-/// afterwards.
+/// Keeps the pipeline running. Dropping it writes everything queued (counter increments
+/// included) and stops the worker, waiting at most the shutdown timeout; records still
+/// unwritten then are counted as dropped
+/// ([`DropReason::Shutdown`](crate::DropReason::Shutdown)), and so are records and increments
+/// emitted afterwards. It stops the counter cleaner too, when
+/// [`Builder::cleaner`](crate::Builder::cleaner) started one.
 ///
 /// Keep it alive for as long as the application logs: bind it in `main`
 /// (`let _guard = …;`, not `let _ = …;`, which drops it at once).
@@ -44,6 +48,7 @@ pub struct Guard {
     pipeline: Pipeline,
     shutdown_timeout: Duration,
     thread: Option<JoinHandle<()>>,
+    cleaner: Option<CleanerHandle>,
 }
 
 impl Guard {
@@ -56,11 +61,18 @@ impl Guard {
             pipeline,
             shutdown_timeout,
             thread: Some(thread),
+            cleaner: None,
         }
     }
 
-    /// Asks the worker to write every record accepted so far, and waits at most `timeout`
-    /// for it. Blocks the calling thread (it is the one call that does).
+    /// Stops `cleaner` with the pipeline.
+    pub(crate) fn set_cleaner(&mut self, cleaner: CleanerHandle) {
+        self.cleaner = Some(cleaner);
+    }
+
+    /// Asks the worker to write every record accepted so far and every counter increment
+    /// made so far, and waits at most `timeout` for it. Blocks the calling thread (it is the
+    /// one call that does).
     pub fn flush(&self, timeout: Duration) -> FlushReport {
         self.pipeline.flush(timeout)
     }
@@ -76,11 +88,18 @@ impl Guard {
     }
 
     fn stop(&mut self) -> FlushReport {
+        let deadline = later(Instant::now(), self.shutdown_timeout);
+        let report = self.stop_pipeline(deadline);
+        if let Some(cleaner) = self.cleaner.take() {
+            let _ = cleaner.stop_within(deadline.saturating_duration_since(Instant::now()));
+        }
+        report
+    }
+
+    fn stop_pipeline(&mut self, deadline: Instant) -> FlushReport {
         let Some(thread) = self.thread.take() else {
             return self.pipeline.report(0);
         };
-        let start = Instant::now();
-        let deadline = later(start, self.shutdown_timeout);
         // The worker gives up a little early, so that it has counted what it abandoned
         // by the time we stop waiting.
         let margin = (self.shutdown_timeout / 10).min(Duration::from_millis(50));
@@ -108,6 +127,7 @@ impl fmt::Debug for Guard {
         f.debug_struct("Guard")
             .field("shutdown_timeout", &self.shutdown_timeout)
             .field("running", &self.thread.is_some())
+            .field("cleaner", &self.cleaner.is_some())
             .finish()
     }
 }

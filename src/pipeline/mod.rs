@@ -13,11 +13,12 @@ mod link;
 pub(crate) mod queue;
 pub(crate) mod record;
 mod status;
+mod tally;
 mod worker;
 
 use std::cell::Cell;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 pub use format::Normalisation;
 pub use guard::{FlushReport, Guard};
@@ -28,6 +29,7 @@ pub use status::{DropCounts, DropReason, Status, StatusHandle};
 pub(crate) use record::Record;
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::store::clock::unix_secs;
 use crate::store::{Clock, Keys};
 use queue::Queue;
 use status::Counters;
@@ -55,6 +57,8 @@ pub(crate) struct Settings {
     pub backoff_max: Duration,
     pub overflow: Overflow,
     pub shutdown_timeout: Duration,
+    /// Distinct (counter, second) pairs summed in memory at most between two flushes.
+    pub counter_capacity: usize,
 }
 
 /// `from + d`, or a year from `from` when `d` is too large to add (`Duration::MAX` means
@@ -98,11 +102,14 @@ impl std::fmt::Debug for Pipeline {
 impl Pipeline {
     /// Starts the worker thread. Does not connect: the worker connects when it has records.
     pub(crate) fn start(settings: Settings) -> Result<(Pipeline, Guard)> {
-        let queue = Arc::new(Queue::new(
-            settings.queue_records,
-            settings.queue_bytes,
-            settings.batch_size,
-        ));
+        let queue = Arc::new(
+            Queue::new(
+                settings.queue_records,
+                settings.queue_bytes,
+                settings.batch_size,
+            )
+            .with_tally_capacity(settings.counter_capacity),
+        );
         let counters = Arc::new(Counters::default());
         let pipeline = Pipeline {
             queue: Arc::clone(&queue),
@@ -130,6 +137,20 @@ impl Pipeline {
         if let Err(reason) = self.queue.push(record, self.overflow) {
             self.counters.add_dropped(reason, 1);
         }
+    }
+
+    /// Adds `n` to counter `name` in the second of `at`, summed in memory until the next
+    /// flush; when it cannot be held, counts it as dropped. No I/O.
+    pub(crate) fn count(&self, name: &str, n: i64, at: SystemTime) {
+        if let Err(reason) = self.queue.tally().add(name, unix_secs(at), n) {
+            self.counters.add_dropped(reason, 1);
+        }
+    }
+
+    /// Counts one record as dropped for `reason` (a facade refused it before queueing).
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+    pub(crate) fn dropped(&self, reason: DropReason) {
+        self.counters.add_dropped(reason, 1);
     }
 
     /// Waits at most `timeout` for every record accepted so far to be written or dropped.

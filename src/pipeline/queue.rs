@@ -6,6 +6,11 @@
 //! acceptance until the worker settles them (written or dropped), so the flush in flight is
 //! inside the budget too. Accepted records are numbered in queue order, which lets a flush
 //! wait for exactly the records accepted before it.
+//!
+//! The queue also owns the [`Tally`] of counter increments. Whenever it hands out a batch,
+//! flushes or closes, it first moves what the tally holds into its own items, under its lock:
+//! so a flush waits for every increment made before it, as for any record. Those records
+//! were already bounded by the tally's capacity and are not refused for lack of room here.
 
 use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
@@ -14,6 +19,7 @@ use std::time::{Duration, Instant};
 use super::later;
 use super::record::Record;
 use super::status::DropReason;
+use super::tally::Tally;
 
 /// How a caller behaves when the queue is full.
 #[non_exhaustive]
@@ -38,6 +44,7 @@ pub(crate) struct Queue {
     max_records: usize,
     max_bytes: usize,
     batch_size: usize,
+    tally: Tally,
 }
 
 #[derive(Debug, Default)]
@@ -82,6 +89,34 @@ impl Queue {
             max_records,
             max_bytes,
             batch_size,
+            tally: Tally::new(usize::MAX),
+        }
+    }
+
+    /// Holds at most `capacity` distinct (counter, second) pairs in the tally.
+    pub(crate) fn with_tally_capacity(mut self, capacity: usize) -> Self {
+        self.tally = Tally::new(capacity);
+        self
+    }
+
+    /// Where counter increments are summed until the next batch.
+    pub(crate) fn tally(&self) -> &Tally {
+        &self.tally
+    }
+
+    /// Moves the tally's sums into the queue as count records.
+    fn absorb(&self, g: &mut Inner) {
+        if self.tally.len() == 0 {
+            return;
+        }
+        let mut drained = Vec::new();
+        self.tally.drain(&mut drained);
+        for record in drained {
+            let size = record.size();
+            g.items.push_back((record, size));
+            g.held_records += 1;
+            g.held_bytes += size;
+            g.pushed += 1;
         }
     }
 
@@ -177,6 +212,7 @@ impl Queue {
     }
 
     fn drain(&self, g: &mut Inner) -> Taken {
+        self.absorb(g);
         let k = g.items.len().min(self.batch_size);
         let mut records = Vec::with_capacity(k);
         let mut bytes = 0;
@@ -224,6 +260,7 @@ impl Queue {
     pub(crate) fn flush(&self, timeout: Duration) -> u64 {
         let deadline = later(Instant::now(), timeout);
         let mut g = self.lock();
+        self.absorb(&mut g);
         let target = g.pushed;
         g.flush_target = g.flush_target.max(target);
         self.wake_worker(&mut g);
@@ -253,6 +290,9 @@ impl Queue {
     pub(crate) fn close(&self, deadline: Instant) {
         let mut g = self.lock();
         if !g.closed {
+            // Increments made from now on are refused, those held are written.
+            self.tally.close();
+            self.absorb(&mut g);
             g.closed = true;
             g.deadline = Some(deadline);
             g.flush_target = g.pushed;
@@ -413,6 +453,26 @@ mod tests {
             q.push(rec(), Overflow::Block(Duration::MAX)),
             Err(DropReason::Shutdown)
         );
+    }
+
+    #[test]
+    fn flush_and_close_take_the_tally_into_the_queue() {
+        let q = Queue::new(1, usize::MAX, 100);
+        q.push(rec(), Overflow::Lossy).unwrap();
+        q.tally().add("a", 1, 2).unwrap();
+        q.tally().add("b", 1, 3).unwrap();
+        // The queue is full, yet the sums join it: they were bounded by the tally already.
+        assert_eq!(
+            q.flush(Duration::ZERO),
+            3,
+            "the flush waits for the sums too"
+        );
+        assert_eq!(q.held().0, 3);
+        q.tally().add("a", 2, 1).unwrap();
+        q.close(Instant::now());
+        assert_eq!(q.tally().add("a", 2, 1), Err(DropReason::Shutdown));
+        let t = q.take(Instant::now());
+        assert_eq!(t.records.len(), 4);
     }
 
     #[test]

@@ -27,21 +27,26 @@ pub enum DropReason {
     Invalid,
     /// Emitted after shutdown, or still unwritten when the shutdown timeout ran out.
     Shutdown,
+    /// A counter increment (or a `metrics` gauge or absolute counter) found the local
+    /// aggregation full: it held [`Builder::counter_capacity`](crate::Builder::counter_capacity)
+    /// distinct (counter, second) pairs waiting for the next flush.
+    CountersFull,
 }
 
 impl DropReason {
     /// Every reason, in the order of [`DropCounts`]' fields.
-    pub const ALL: [DropReason; 6] = [
+    pub const ALL: [DropReason; 7] = [
         DropReason::QueueFull,
         DropReason::QueueBytes,
         DropReason::Stale,
         DropReason::CommandError,
         DropReason::Invalid,
         DropReason::Shutdown,
+        DropReason::CountersFull,
     ];
 
     /// The reason's name in reports: `queue_full`, `queue_bytes`, `stale`, `command_error`,
-    /// `invalid`, `shutdown`.
+    /// `invalid`, `shutdown`, `counters_full`.
     pub const fn as_str(self) -> &'static str {
         match self {
             DropReason::QueueFull => "queue_full",
@@ -50,6 +55,7 @@ impl DropReason {
             DropReason::CommandError => "command_error",
             DropReason::Invalid => "invalid",
             DropReason::Shutdown => "shutdown",
+            DropReason::CountersFull => "counters_full",
         }
     }
 
@@ -80,6 +86,8 @@ pub struct DropCounts {
     pub invalid: u64,
     /// See [`DropReason::Shutdown`].
     pub shutdown: u64,
+    /// See [`DropReason::CountersFull`].
+    pub counters_full: u64,
 }
 
 impl DropCounts {
@@ -97,6 +105,7 @@ impl DropCounts {
             DropReason::CommandError => self.command_error,
             DropReason::Invalid => self.invalid,
             DropReason::Shutdown => self.shutdown,
+            DropReason::CountersFull => self.counters_full,
         }
     }
 
@@ -108,6 +117,7 @@ impl DropCounts {
             DropReason::CommandError => &mut self.command_error,
             DropReason::Invalid => &mut self.invalid,
             DropReason::Shutdown => &mut self.shutdown,
+            DropReason::CountersFull => &mut self.counters_full,
         }
     }
 
@@ -286,12 +296,12 @@ mod tests {
         for (i, r) in DropReason::ALL.into_iter().enumerate() {
             assert_eq!(d.get(r), i as u64 + 1, "{r}");
         }
-        assert_eq!(d.total(), 21);
+        assert_eq!(d.total(), 28);
         let earlier = DropCounts {
             stale: 1,
             ..DropCounts::default()
         };
         assert_eq!(d.since(&earlier).stale, 2);
-        assert_eq!(d.nonzero().count(), 6);
+        assert_eq!(d.nonzero().count(), 7);
     }
 }

@@ -184,14 +184,19 @@ impl Cleaner {
     /// [`ErrorKind::Io`](crate::ErrorKind::Io) when the thread cannot be started.
     pub fn spawn(self, client: redis::Client) -> Result<CleanerHandle> {
         let stop = StopSignal::default();
+        let done = StopSignal::default();
         let errors = Arc::new(Mutex::new(ErrorLog::default()));
-        let (stop2, errors2) = (stop.clone(), errors.clone());
+        let (stop2, done2, errors2) = (stop.clone(), done.clone(), errors.clone());
         let thread = std::thread::Builder::new()
             .name("tracing-redis-cleaner".into())
-            .spawn(move || self.run_reconnecting(&client, &stop2, &errors2))
+            .spawn(move || {
+                let _done = SignalOnDrop(done2);
+                self.run_reconnecting(&client, &stop2, &errors2);
+            })
             .map_err(|e| Error::io(e, "starting the cleaner thread"))?;
         Ok(CleanerHandle {
             stop,
+            done,
             errors,
             thread: Some(thread),
         })
@@ -255,6 +260,15 @@ fn record(errors: &Mutex<ErrorLog>, e: Error) {
     log.last = Some(e.to_string());
 }
 
+/// Signals when dropped: the thread ended, also by a panic.
+struct SignalOnDrop(StopSignal);
+
+impl Drop for SignalOnDrop {
+    fn drop(&mut self) {
+        self.0.stop();
+    }
+}
+
 /// A stop flag that wakes a waiting loop at once.
 #[derive(Debug, Clone, Default)]
 pub struct StopSignal(Arc<(Mutex<bool>, Condvar)>);
@@ -288,6 +302,8 @@ impl StopSignal {
 #[derive(Debug)]
 pub struct CleanerHandle {
     stop: StopSignal,
+    /// Signalled by the thread when it ends.
+    done: StopSignal,
     errors: Arc<Mutex<ErrorLog>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -302,6 +318,19 @@ impl CleanerHandle {
     /// Stops the cleaner and waits for its thread (at most one Redis call long).
     pub fn stop(mut self) {
         self.shutdown();
+    }
+
+    /// Stops the cleaner and waits at most `timeout` for its thread; returns whether it
+    /// ended in time. A thread still inside a Redis call then ends on its own after it.
+    pub fn stop_within(mut self, timeout: Duration) -> bool {
+        self.stop.stop();
+        if !self.done.wait(timeout) {
+            // Detached: it ends after its current call, bounded by the I/O timeout.
+            self.thread = None;
+            return false;
+        }
+        self.shutdown();
+        true
     }
 
     fn shutdown(&mut self) {

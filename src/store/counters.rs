@@ -31,17 +31,34 @@ pub(crate) fn queue_counter(
     second: i64,
     n: i64,
 ) -> Result<()> {
+    let buckets = PRECISIONS.map(|p| (p, bucket_start(second, p), n));
+    queue_counts(pipe, keys, name, &buckets)
+}
+
+/// Queues one HINCRBY per (precision, bucket start, n) of `buckets` for counter `name`, and
+/// one ZADD registering it in `known:` at each precision that occurs.
+pub(crate) fn queue_counts(
+    pipe: &mut Pipeline,
+    keys: &Keys,
+    name: &str,
+    buckets: &[(u64, i64, i64)],
+) -> Result<()> {
     let mut known = Vec::with_capacity(PRECISIONS.len() * 2);
     for p in PRECISIONS {
-        pipe.cmd("HINCRBY")
-            .arg(keys.counter(p, name)?)
-            .arg(bucket_start(second, p))
-            .arg(n)
-            .ignore();
+        let mut held = buckets.iter().filter(|(bp, _, _)| *bp == p).peekable();
+        if held.peek().is_none() {
+            continue;
+        }
+        let key = keys.counter(p, name)?;
+        for (_, bucket, n) in held {
+            pipe.cmd("HINCRBY").arg(&key).arg(*bucket).arg(*n).ignore();
+        }
         known.push("0".to_owned());
         known.push(Keys::known_member(p, name)?);
     }
-    pipe.cmd("ZADD").arg(keys.known()).arg(known).ignore();
+    if !known.is_empty() {
+        pipe.cmd("ZADD").arg(keys.known()).arg(known).ignore();
+    }
     Ok(())
 }
 

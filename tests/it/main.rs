@@ -19,6 +19,12 @@ mod cli_top;
 #[cfg(feature = "cli")]
 mod cli_util;
 mod config;
+mod counters_aggregation;
+mod counters_cleaner;
+mod counters_macros;
+#[cfg(feature = "metrics")]
+mod counters_metrics;
+mod counters_util;
 mod geoip;
 mod harness;
 mod pipeline_batching;

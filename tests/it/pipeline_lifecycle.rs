@@ -131,7 +131,7 @@ fn events_emitted_on_the_worker_thread_never_reenter_the_queue() {
     );
 }
 
-const CHILD: &str = "TRACING_REDIS_TEST_CHILD";
+pub(crate) const CHILD: &str = "TRACING_REDIS_TEST_CHILD";
 
 #[instrument]
 fn child_work() {
@@ -139,7 +139,7 @@ fn child_work() {
 }
 
 /// Runs one `#[ignore]`d test of this binary in a subprocess with `env`.
-fn run_child(test: &str, env: &[(&str, &str)]) -> std::process::Output {
+pub(crate) fn run_child(test: &str, env: &[(&str, &str)]) -> std::process::Output {
     let exe = std::env::current_exe().unwrap();
     let mut cmd = Command::new(exe);
     cmd.args([test, "--exact", "--ignored", "--test-threads=1"])
