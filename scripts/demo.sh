@@ -101,8 +101,8 @@ section "tracing-redis --namespace demo common --level error -n 5"
 cli common --level error -n 5
 section "tracing-redis --namespace demo counters"
 cli counters
-section "tracing-redis --namespace demo counter 'requests;route=GET /;status=200' --since 30s"
-cli counter 'requests;route=GET /;status=200' --precision 1s --since 30s
+section "tracing-redis --namespace demo counter 'requests;route=GET /;status=200' --precision 1s --since 12s"
+cli counter 'requests;route=GET /;status=200' --precision 1s --since 12s
 section "tracing-redis --namespace demo slowest          (contexts by mean access time)"
 cli slowest -n 10
 section "tracing-redis --namespace demo stats 'POST /orders'"
