@@ -57,6 +57,29 @@ fn redis_absent_at_start_then_everything_arrives_once() {
 }
 
 #[test]
+fn a_password_in_the_url_never_shows_in_the_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!(
+        "redis+unix://{}?user=app&pass=s3cret",
+        dir.path().join("absent.sock").display()
+    );
+    let (layer, guard) = tracing_redis::builder()
+        .url(&url)
+        .name("app")
+        .build()
+        .unwrap();
+    emit_warnings(layer, 1);
+    let report = guard.flush(SHORT);
+    assert_eq!(report.failed, 1, "{report:?}");
+    let status = guard.status().get();
+    let why = status.last_error.clone().unwrap();
+    assert!(why.contains("absent.sock?user=app&pass=***"), "{why}");
+    for shown in [why, format!("{status:?}"), format!("{report:?}")] {
+        assert!(!shown.contains("s3cret"), "{shown}");
+    }
+}
+
+#[test]
 fn events_emitted_while_redis_is_down_arrive_exactly_once() {
     let mut server = RedisServer::start();
     let (layer, guard) = builder(&server).build().unwrap();

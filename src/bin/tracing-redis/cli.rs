@@ -2,7 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use tracing_redis::store::Store;
-use tracing_redis::{Error, Result};
+use tracing_redis::{Error, Result, redact_url};
 
 use crate::{config, counters, geoip, logs, stats, status, top};
 
@@ -99,8 +99,10 @@ impl Context {
             Some(ns) => Store::new().with_namespace(ns)?,
             None => Store::new(),
         };
-        let client = redis::Client::open(global.url.as_str())
-            .map_err(|e| Error::invalid_input(format!("invalid --url {:?}: {e}", global.url)))?;
+        let client = redis::Client::open(global.url.as_str()).map_err(|e| {
+            let url = redact_url(&global.url);
+            Error::invalid_input(format!("invalid --url {url:?}: {e}"))
+        })?;
         Ok(Context {
             global,
             store,
@@ -113,7 +115,12 @@ impl Context {
         let con = self
             .client
             .get_connection_with_timeout(std::time::Duration::from_secs(5))
-            .map_err(|e| Error::redis(e, format!("cannot connect to {}", self.global.url)))?;
+            .map_err(|e| Error::redis(e, format!("cannot connect to {}", self.url())))?;
         Ok(con)
+    }
+
+    /// The `--url`, with any password hidden, for messages and views.
+    pub fn url(&self) -> String {
+        redact_url(&self.global.url)
     }
 }

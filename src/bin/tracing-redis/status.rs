@@ -38,13 +38,13 @@ pub fn run(ctx: &Context) -> Result<()> {
         }
         output::json_line(&json!({
             "reachable": true,
-            "url": ctx.global.url,
+            "url": ctx.url(),
             "version": version,
             "namespace": ctx.store.keys().namespace(),
             "keys": keys,
         }))
     } else {
-        output::line(&format!("server    {} (reachable)", ctx.global.url))?;
+        output::line(&format!("server    {} (reachable)", ctx.url()))?;
         output::line(&format!("version   {version}"))?;
         if let Some(ns) = ctx.store.keys().namespace() {
             output::line(&format!("namespace {ns}"))?;
