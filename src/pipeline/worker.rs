@@ -224,10 +224,10 @@ impl Worker {
         let mut gave_up = false;
         let (settings, queue) = (Arc::clone(&self.settings), Arc::clone(&self.queue));
         let mut prefetch = || {
-            if next.is_none() {
-                if let Some(taken) = queue.try_take() {
-                    *next = Some(Prepared::new(&settings, taken, None));
-                }
+            if next.is_none()
+                && let Some(taken) = queue.try_take()
+            {
+                *next = Some(Prepared::new(&settings, taken, None));
             }
         };
         while !pending.is_empty() {

@@ -122,7 +122,7 @@ impl Cleaner {
                     continue;
                 };
                 let every = u64::try_from((precision / 60).max(1)).unwrap_or(1);
-                if pass % every != 0 {
+                if !pass.is_multiple_of(every) {
                     continue;
                 }
                 report.visited += 1;
@@ -217,13 +217,13 @@ impl Cleaner {
                     Err(e) => record(errors, e),
                 }
             }
-            if let Some(c) = con.as_mut() {
-                if let Err(e) = self.pass(c, pass) {
-                    if e.is_connection() {
-                        con = None;
-                    }
-                    record(errors, e);
+            if let Some(c) = con.as_mut()
+                && let Err(e) = self.pass(c, pass)
+            {
+                if e.is_connection() {
+                    con = None;
                 }
+                record(errors, e);
             }
             pass = pass.wrapping_add(1);
             if stop.wait(self.interval) {

@@ -87,10 +87,10 @@ fn run_loop(
             // Keep showing the last data under the error; reconnect after an outage.
             Err(e) => {
                 snap.error = Some(e.to_string());
-                if e.is_connection() {
-                    if let Ok(c) = ctx.connect() {
-                        *con = c;
-                    }
+                if e.is_connection()
+                    && let Ok(c) = ctx.connect()
+                {
+                    *con = c;
                 }
             }
         }
