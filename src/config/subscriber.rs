@@ -132,12 +132,19 @@ fn reload_all(shared: &Shared, con: &mut redis::Connection) -> Result<SystemTime
         .query(con)
         .map_err(|e| Error::redis(e, "config subscriber: reloading"))?;
     let mut results = results.into_iter();
-    let flag = results.next().unwrap_or(Ok(None));
-    shared.apply_maintenance(seq, fetched(flag, &flag_key)?);
-    for (key, result) in keys.iter().zip(results) {
-        shared.apply(key, seq, fetched(result, key)?);
-    }
+    let flag = fetched(results.next().unwrap_or(Ok(None)), &flag_key)?;
+    let values = keys
+        .iter()
+        .zip(results)
+        .map(|(key, result)| Ok((key, fetched(result, key)?)))
+        .collect::<Result<Vec<_>, Error>>()?;
+    // Applied while the state is locked, so whoever sees a value this reload read also sees
+    // the reload counted in the status.
     shared.update_state(|s| {
+        shared.apply_maintenance(seq, flag);
+        for (key, value) in values {
+            shared.apply(key, seq, value);
+        }
         s.reloads += 1;
         s.last_reload = Some(started);
     });

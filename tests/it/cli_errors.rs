@@ -1,7 +1,6 @@
 //! Exit codes and messages: an unreachable server and keys of the wrong type end a command
 //! with 1 and one line on stderr; bad arguments with 2 and what is accepted.
 
-use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use tracing_redis::store::Store;
@@ -23,13 +22,10 @@ const COMMANDS: [&[&str]; 8] = [
 
 #[test]
 fn an_unreachable_server_ends_every_command_with_one_line() {
-    // A port nobody listens on any more.
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let url = format!("redis://127.0.0.1:{port}/");
+    // A socket that does not exist: no other test can start a server there (a freed TCP
+    // port could be taken by one of the servers started in parallel).
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("redis+unix://{}", dir.path().join("absent.sock").display());
     for args in COMMANDS {
         let err = fails(cli_at(&url), args, 1);
         assert!(
