@@ -121,16 +121,15 @@ fn reload_all(shared: &Shared, con: &mut redis::Connection) -> Result<SystemTime
     let started = shared.store.clock().now();
     let keys = shared.tracked_keys();
     let flag_key = shared.store.keys().maintenance();
-    let seq = shared.next_seq();
     let mut pipe = redis::pipe();
     pipe.ignore_errors();
     pipe.cmd("GET").arg(&flag_key);
     for key in &keys {
         pipe.cmd("GET").arg(key);
     }
-    let results: Vec<redis::RedisResult<Option<String>>> = pipe
-        .query(con)
-        .map_err(|e| Error::redis(e, "config subscriber: reloading"))?;
+    let (seq, results) = shared.read_in_order(|seq| (seq, pipe.query(con)));
+    let results: Vec<redis::RedisResult<Option<String>>> =
+        results.map_err(|e| Error::redis(e, "config subscriber: reloading"))?;
     let mut results = results.into_iter();
     let flag = fetched(results.next().unwrap_or(Ok(None)), &flag_key)?;
     let values = keys
@@ -157,8 +156,7 @@ fn reload_key(shared: &Shared, con: &mut redis::Connection, key: &str) -> Result
     if !is_flag && !shared.is_tracked(key) {
         return Ok(());
     }
-    let seq = shared.next_seq();
-    let result = redis::cmd("GET").arg(key).query(con);
+    let (seq, result) = shared.read_in_order(|seq| (seq, redis::cmd("GET").arg(key).query(con)));
     let value = fetched(result, key)?;
     if is_flag {
         shared.apply_maintenance(seq, value);
