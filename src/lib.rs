@@ -197,6 +197,7 @@ mod facade;
 mod pipeline;
 pub mod query;
 pub mod store;
+mod url;
 
 pub use builder::{
     Builder, DEFAULT_BACKOFF_MAX, DEFAULT_BACKOFF_MIN, DEFAULT_BATCH_SIZE, DEFAULT_COMMON_CAPACITY,
@@ -216,6 +217,7 @@ pub use pipeline::{
     DropCounts, DropReason, FlushReport, Guard, Normalisation, Overflow, Status, StatusHandle,
     TRUNCATION_MARKER,
 };
+pub use url::redact_url;
 
 /// A [`Builder`] with every default.
 pub fn builder() -> Builder {

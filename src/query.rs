@@ -331,8 +331,15 @@ impl Query {
     }
 }
 
-/// Every key matching `pattern`, by `SCAN` (never `KEYS`, which blocks the server).
-fn scan(con: &mut dyn ConnectionLike, pattern: &str) -> Result<Vec<String>> {
+/// Every key matching the `SCAN MATCH` pattern `pattern` (build it with the `*_pattern`
+/// methods of [`Keys`](crate::store::keys::Keys), which escape the namespace), by `SCAN`:
+/// never `KEYS`, which blocks the server. A key may be listed twice when the keyspace is
+/// resized during the scan, as `SCAN` allows.
+///
+/// # Errors
+///
+/// Any Redis error, naming the pattern.
+pub fn scan(con: &mut dyn ConnectionLike, pattern: &str) -> Result<Vec<String>> {
     let mut out = Vec::new();
     let mut cursor = 0u64;
     loop {

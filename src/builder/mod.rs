@@ -10,10 +10,9 @@ use tracing_subscriber::filter::LevelFilter;
 use crate::facade::TimingFilter;
 use crate::pipeline::{Normalisation, Overflow};
 use crate::store::{Clock, Severity, SystemClock};
+use crate::url::redact_url;
 
 mod start;
-
-use start::redact;
 
 /// The environment variable holding the Redis URL.
 pub const REDIS_URL_ENV: &str = "REDIS_URL";
@@ -102,7 +101,7 @@ pub struct Builder {
 impl std::fmt::Debug for Builder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Builder")
-            .field("url", &self.url.as_deref().map(redact))
+            .field("url", &self.url.as_deref().map(redact_url))
             .field("name", &self.name)
             .field("namespace", &self.namespace)
             .field("queue_capacity", &self.queue_capacity)

@@ -11,6 +11,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::facade::{Capture, RedisLayer, RedisLogger};
 use crate::pipeline::{Guard, Pipeline, Settings};
 use crate::store::{Cleaner, Keys, Store};
+use crate::url::redact_url;
 
 impl Builder {
     /// Checks the settings and starts the worker thread (it connects when it has something
@@ -131,7 +132,7 @@ impl Builder {
                 .filter(|u| !u.trim().is_empty())
                 .unwrap_or_else(|| DEFAULT_URL.to_owned()),
         };
-        let shown = redact(&url);
+        let shown = redact_url(&url);
         let client = redis::Client::open(url.as_str()).map_err(|e| {
             if url.starts_with("rediss://") {
                 return Error::invalid_input(format!(
@@ -235,36 +236,24 @@ fn default_name() -> String {
         .unwrap_or_else(|| "app".to_owned())
 }
 
-/// `url` with its password replaced by `***`, for messages.
-pub(crate) fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    let Some(at) = rest[..authority_end].rfind('@') else {
-        return url.to_owned();
-    };
-    let userinfo = &rest[..at];
-    let Some((user, _password)) = userinfo.split_once(':') else {
-        return url.to_owned();
-    };
-    format!("{scheme}://{user}:***@{}", &rest[at + 1..])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn passwords_never_appear_in_messages() {
-        assert_eq!(redact("redis://:s3cret@h:1/0"), "redis://:***@h:1/0");
-        assert_eq!(redact("redis://u:s3cret@h/"), "redis://u:***@h/");
-        assert_eq!(redact("redis://h:6379/"), "redis://h:6379/");
-        assert_eq!(redact("redis://user@h/"), "redis://user@h/");
-        assert_eq!(
-            redact("redis+unix:///tmp/r.sock"),
-            "redis+unix:///tmp/r.sock"
+    fn passwords_stay_out_of_errors_and_debug() {
+        let url = "redis+unix:///tmp/r.sock?user=app&pass=s3cret";
+        let shown = format!("{:?}", Builder::new().url(url));
+        assert!(
+            !shown.contains("s3cret") && shown.contains("pass=***"),
+            "{shown}"
         );
+        let err = Builder::new()
+            .url("nope://u:s3cret@h/?pass=s3cret")
+            .build()
+            .unwrap_err();
+        assert!(!err.to_string().contains("s3cret"), "{err}");
+        assert!(err.to_string().contains("nope://u:***@h/"), "{err}");
     }
 
     #[test]

@@ -4,8 +4,12 @@
 //!
 //! Readers take a read lock just long enough to clone an `Arc`; writers parse outside the
 //! lock and take the write lock only to swap an entry. No I/O ever happens under these locks.
-//! The only lock held across I/O is the loader connection's, and only callers loading a value
-//! for the first time take it.
+//! The only lock held across I/O is the read-order lock (it also guards the loader
+//! connection): every read of configuration, by the subscriber or by a caller loading a value
+//! for the first time, takes its sequence number and does its round trip under it. Reads go
+//! through two connections, so without it a read numbered later could be executed by Redis
+//! earlier, and a newer value be replaced by an older one. Callers that read from memory
+//! never take it.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -176,9 +180,17 @@ impl Shared {
         }
     }
 
-    /// A sequence number taken *before* a read: a later number means a later read.
-    pub(crate) fn next_seq(&self) -> u64 {
+    /// A sequence number, taken under the read-order lock before a read: a later number
+    /// means a read Redis executed later.
+    fn next_seq(&self) -> u64 {
         self.seq.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    /// Runs `read` (one round trip on the subscriber's connection) with a sequence number,
+    /// under the read-order lock, so that it is ordered with every other read.
+    pub(crate) fn read_in_order<T>(&self, read: impl FnOnce(u64) -> T) -> T {
+        let _order = lock(&self.loader);
+        read(self.next_seq())
     }
 
     fn lookup(&self, kind: &str, component: &str) -> Option<Arc<Entry>> {
@@ -195,8 +207,7 @@ impl Shared {
         let key = self.store.keys().config(kind, component)?;
         // Tracked before the read: a notice arriving meanwhile makes the subscriber read it.
         self.track(kind, component, &key);
-        let seq = self.next_seq();
-        let fetched = self.load(|con| redis::cmd("GET").arg(&key).query(con), &key);
+        let (seq, fetched) = self.load(|con| redis::cmd("GET").arg(&key).query(con), &key);
         let entry = self.apply(&key, seq, fetched);
         entry.and_then(|e| e.answer()).unwrap_or(Ok(None))
     }
@@ -273,8 +284,7 @@ impl Shared {
             }
         }
         let key = self.store.keys().maintenance();
-        let seq = self.next_seq();
-        let fetched = self.load(|con| redis::cmd("GET").arg(&key).query(con), &key);
+        let (seq, fetched) = self.load(|con| redis::cmd("GET").arg(&key).query(con), &key);
         self.apply_maintenance(seq, fetched.clone());
         let flag = self.flag.read().unwrap_or_else(PoisonError::into_inner);
         match (flag.on, fetched) {
@@ -299,28 +309,33 @@ impl Shared {
         }
     }
 
-    /// Runs `query` on the loader connection (connecting it first if needed). Only callers
-    /// reading a value for the first time come here.
+    /// Runs `query` on the loader connection (connecting it first if needed), under the
+    /// read-order lock, and returns the read's sequence number with what it gave. Only
+    /// callers reading a value for the first time come here.
     fn load(
         &self,
         query: impl FnOnce(&mut redis::Connection) -> redis::RedisResult<Option<String>>,
         key: &str,
-    ) -> Fetched {
+    ) -> (u64, Fetched) {
         let mut loader = lock(&self.loader);
+        let seq = self.next_seq();
         let con = match loader.as_mut() {
             Some(con) => con,
-            None => {
-                let con = connect(&self.client, self.settings.io_timeout)
-                    .map_err(|e| Problem::from(Error::redis(e, format!("reading `{key}`"))))?;
-                loader.insert(con)
-            }
+            None => match connect(&self.client, self.settings.io_timeout) {
+                Ok(con) => loader.insert(con),
+                Err(e) => {
+                    let problem = Problem::from(Error::redis(e, format!("reading `{key}`")));
+                    return (seq, Err(problem));
+                }
+            },
         };
-        query(con).map_err(|e| {
+        let fetched = query(con).map_err(|e| {
             if is_connection_error(&e) {
                 *loader = None;
             }
             Problem::from(Error::redis(e, format!("reading `{key}`")))
-        })
+        });
+        (seq, fetched)
     }
 
     // --- the subscriber's state ---

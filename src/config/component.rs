@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::store::config::config_as;
+use crate::url::redact_url;
 
 /// The Redis server of one component, as stored at `P:config:redis:<component>`: either a
 /// `url` (`redis://`, `rediss://`, `redis+unix://`, with `/db` or `?db=`), or any of `host`
@@ -61,18 +62,6 @@ impl fmt::Debug for RedisComponentConfig {
             .field("username", &self.username)
             .field("password", &self.password.as_ref().map(|_| "***"))
             .finish()
-    }
-}
-
-/// `scheme://user:***@host/…` for a URL with credentials.
-fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => {
-            let userinfo = &url[s + 3..at];
-            let user = userinfo.split(':').next().unwrap_or("");
-            format!("{}{user}:***{}", &url[..s + 3], &url[at..])
-        }
-        _ => url.to_owned(),
     }
 }
 
@@ -179,6 +168,16 @@ mod tests {
             !shown.contains("secret") && shown.contains("u:***@h"),
             "{shown}"
         );
+        let cfg = RedisComponentConfig::from_url("redis+unix:///r.sock?user=u&pass=secret");
+        let shown = format!("{cfg:?}");
+        assert!(
+            !shown.contains("secret") && shown.contains("pass=***"),
+            "{shown}"
+        );
+        let err = RedisComponentConfig::from_url("nope:///r.sock?pass=secret")
+            .connection_info("k")
+            .unwrap_err();
+        assert!(!err.to_string().contains("secret"), "{err}");
         let cfg = RedisComponentConfig {
             password: Some("secret".into()),
             ..RedisComponentConfig::default()

@@ -24,8 +24,9 @@
 //! enough to clone an `Arc`, even when Redis is unreachable. Revalidation happens on the
 //! background thread, never on the reader's. The one exception is the **first** read of a
 //! configuration (or of the maintenance flag) by a process: that one is read from Redis on
-//! the caller's thread (bounded by [`DEFAULT_IO_TIMEOUT`]), and the value is tracked from
-//! then on. If that first read fails, later reads return the same error at once, without
+//! the caller's thread (bounded by [`DEFAULT_IO_TIMEOUT`]; it may first wait for a read of
+//! the background thread in flight, so that values are taken in the order Redis read them),
+//! and the value is tracked from then on. If that first read fails, later reads return the same error at once, without
 //! I/O, until the background thread has read the value.
 //!
 //! ## Bad values

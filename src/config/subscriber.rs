@@ -121,23 +121,29 @@ fn reload_all(shared: &Shared, con: &mut redis::Connection) -> Result<SystemTime
     let started = shared.store.clock().now();
     let keys = shared.tracked_keys();
     let flag_key = shared.store.keys().maintenance();
-    let seq = shared.next_seq();
     let mut pipe = redis::pipe();
     pipe.ignore_errors();
     pipe.cmd("GET").arg(&flag_key);
     for key in &keys {
         pipe.cmd("GET").arg(key);
     }
-    let results: Vec<redis::RedisResult<Option<String>>> = pipe
-        .query(con)
-        .map_err(|e| Error::redis(e, "config subscriber: reloading"))?;
+    let (seq, results) = shared.read_in_order(|seq| (seq, pipe.query(con)));
+    let results: Vec<redis::RedisResult<Option<String>>> =
+        results.map_err(|e| Error::redis(e, "config subscriber: reloading"))?;
     let mut results = results.into_iter();
-    let flag = results.next().unwrap_or(Ok(None));
-    shared.apply_maintenance(seq, fetched(flag, &flag_key)?);
-    for (key, result) in keys.iter().zip(results) {
-        shared.apply(key, seq, fetched(result, key)?);
-    }
+    let flag = fetched(results.next().unwrap_or(Ok(None)), &flag_key)?;
+    let values = keys
+        .iter()
+        .zip(results)
+        .map(|(key, result)| Ok((key, fetched(result, key)?)))
+        .collect::<Result<Vec<_>, Error>>()?;
+    // Applied while the state is locked, so whoever sees a value this reload read also sees
+    // the reload counted in the status.
     shared.update_state(|s| {
+        shared.apply_maintenance(seq, flag);
+        for (key, value) in values {
+            shared.apply(key, seq, value);
+        }
         s.reloads += 1;
         s.last_reload = Some(started);
     });
@@ -150,8 +156,7 @@ fn reload_key(shared: &Shared, con: &mut redis::Connection, key: &str) -> Result
     if !is_flag && !shared.is_tracked(key) {
         return Ok(());
     }
-    let seq = shared.next_seq();
-    let result = redis::cmd("GET").arg(key).query(con);
+    let (seq, result) = shared.read_in_order(|seq| (seq, redis::cmd("GET").arg(key).query(con)));
     let value = fetched(result, key)?;
     if is_flag {
         shared.apply_maintenance(seq, value);

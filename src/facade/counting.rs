@@ -32,10 +32,10 @@ fn with_sink<R>(f: impl FnOnce(&Capture) -> R) -> Option<R> {
     let mut f = Some(f);
     let mut out = None;
     tracing::dispatcher::get_default(|dispatch| {
-        if let Some(layer) = dispatch.downcast_ref::<RedisLayer>() {
-            if let Some(f) = f.take() {
-                out = Some(f(layer.capture()));
-            }
+        if let Some(layer) = dispatch.downcast_ref::<RedisLayer>()
+            && let Some(f) = f.take()
+        {
+            out = Some(f(layer.capture()));
         }
     });
     if let Some(f) = f {

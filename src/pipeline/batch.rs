@@ -9,8 +9,9 @@
 //! - counters: per name, one HINCRBY per (precision, bucket) with the summed increments of
 //!   every second of the batch falling into that bucket, and one `known:` registration.
 //!
-//! Each group remembers which records it carries, so a command that fails drops exactly
-//! those records.
+//! Each group remembers which records it carries, so the worker can settle every record by
+//! the outcome of its own writes (see [`DropReason`] for the rule). The pipeline's note about
+//! drops travels in groups of its own that carry no records.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
@@ -27,11 +28,15 @@ use crate::store::keys::Rotated;
 use crate::store::recent::{LogEntry, RECENT_CAPACITY};
 use crate::store::{PRECISIONS, Severity, Summary};
 
-/// The pipeline's own note about dropped records, written once Redis is reachable.
+/// The pipeline's own note about dropped records, written once Redis is reachable. Its two
+/// writes are tracked apart, so that one failing is neither lost nor written twice.
 #[derive(Debug, Clone)]
 pub(crate) struct DropNote {
     pub at: SystemTime,
+    /// The drops not yet told in the recent log, by reason (empty: no entry to write).
     pub counts: Vec<(DropReason, u64)>,
+    /// The drops not yet added to [`DROPPED_COUNTER`] (0: nothing to add).
+    pub counted: u64,
 }
 
 /// The counter every drop note adds to.
@@ -157,26 +162,17 @@ pub(crate) fn build(
             records: acc.records,
         });
     }
+    for (name, acc) in counts {
+        groups.push(acc.into_group(name));
+    }
     if let Some(note) = note {
         groups.extend(note_group(note, settings));
-        let total: u64 = note.counts.iter().map(|(_, n)| n).sum();
-        counts
-            .entry(DROPPED_COUNTER.to_owned())
-            .or_default()
-            .add(unix_secs(note.at), i64::try_from(total).unwrap_or(i64::MAX));
-    }
-    for (name, acc) in counts {
-        groups.push(Group {
-            write: Write::Count {
-                name,
-                buckets: acc
-                    .buckets
-                    .into_iter()
-                    .map(|((p, bucket), n)| (p, bucket, n))
-                    .collect(),
-            },
-            records: acc.records,
-        });
+        if note.counted > 0 {
+            let mut acc = CountAcc::default();
+            let n = i64::try_from(note.counted).unwrap_or(i64::MAX);
+            acc.add(unix_secs(note.at), n);
+            groups.push(acc.into_group(DROPPED_COUNTER.to_owned()));
+        }
     }
     (groups, invalid)
 }
@@ -184,6 +180,9 @@ pub(crate) fn build(
 /// The note's entry in the recent log at `warning` (its count goes with the other counters).
 fn note_group(note: &DropNote, settings: &Settings) -> Option<Group> {
     let total: u64 = note.counts.iter().map(|(_, n)| n).sum();
+    if total == 0 {
+        return None;
+    }
     let mut entry = LogEntry::new(
         note.at,
         Severity::Warning,
@@ -258,6 +257,20 @@ impl CountAcc {
                 .entry((p, bucket_start(second, p)))
                 .or_default();
             *sum = sum.saturating_add(n);
+        }
+    }
+
+    fn into_group(self, name: String) -> Group {
+        Group {
+            write: Write::Count {
+                name,
+                buckets: self
+                    .buckets
+                    .into_iter()
+                    .map(|((p, bucket), n)| (p, bucket, n))
+                    .collect(),
+            },
+            records: self.records,
         }
     }
 }

@@ -11,11 +11,13 @@ use super::{Pipeline, later};
 use crate::store::CleanerHandle;
 
 /// What a flush achieved. `written` and `dropped` are cumulative since the pipeline started
-/// (as in [`Status`](crate::Status)), so two reports can be subtracted.
+/// (as in [`Status`](crate::Status)), so two reports can be subtracted. Each record emitted
+/// counts once, in `written` or in `dropped`, or in `failed` while it waits.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FlushReport {
-    /// Records written to Redis.
+    /// Records written to Redis: at least one of their writes landed (the rule is spelt
+    /// out at [`DropReason`](crate::DropReason)).
     pub written: u64,
     /// Records dropped, by reason.
     pub dropped: DropCounts,

@@ -113,10 +113,10 @@ impl Link {
 
     /// Loads the scripts again (someone flushed them); on failure the next send reconnects.
     pub(crate) fn reload_scripts(&mut self) {
-        if let Some(con) = self.con.as_mut() {
-            if script::load_all(con).is_err() {
-                self.con = None;
-            }
+        if let Some(con) = self.con.as_mut()
+            && script::load_all(con).is_err()
+        {
+            self.con = None;
         }
     }
 

@@ -10,6 +10,13 @@ use std::time::SystemTime;
 use super::queue::Queue;
 
 /// Why records were dropped.
+///
+/// Every record ends up written or dropped, never both, so `written + dropped` is every
+/// record emitted. A record is written when at least one of its writes landed: a log event
+/// at or above the common-log threshold makes two (its recent-log entry and its common-log
+/// count), every other record one. It is dropped, with the reason of its first failed
+/// write, only when none landed. A write that failed for a record that still counts as
+/// written (say a common-log key of another type) shows in [`Status::last_error`].
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DropReason {
@@ -18,9 +25,10 @@ pub enum DropReason {
     QueueFull,
     /// The queue held its maximum number of bytes.
     QueueBytes,
-    /// The record's hour is older than both hours Redis keeps for its key.
+    /// The record's hour is older than both hours Redis keeps for its key (a timing sample
+    /// of a past hour; a log event is kept by its recent-log entry).
     Stale,
-    /// Redis refused the command carrying the record (for example `WRONGTYPE` on a key
+    /// Redis refused the commands carrying the record (for example `WRONGTYPE` on a key
     /// written by someone else); see [`Status::last_error`].
     CommandError,
     /// The record could not be turned into a key or value (an empty context, a NaN sample).
@@ -152,7 +160,7 @@ pub struct Status {
     pub queued_records: usize,
     /// Their bytes, as the queue's byte budget counts them.
     pub queued_bytes: usize,
-    /// Records written to Redis.
+    /// Records written to Redis (at least one of their writes landed; see [`DropReason`]).
     pub written: u64,
     /// Records dropped, by reason.
     pub dropped: DropCounts,

@@ -8,13 +8,17 @@
 //!   all-or-nothing with respect to a broken connection; only a flush Redis executed just
 //!   before the break, whose reply was lost, is applied twice (at-least-once).
 //! - A command error inside EXEC (e.g. `WRONGTYPE`): EXEC does not roll back, so the flush
-//!   is never sent again; the failed command's records are dropped with the reason.
+//!   is never sent again; records none of whose writes landed are dropped with the reason.
+//! - Drops are told to Redis by a note (a recent-log entry and the dropped counter), sent
+//!   with the next batch, on the next tick, or on its own at shutdown. Each of its two writes
+//!   covers the drops up to the last time that write landed, so a refused one is sent again
+//!   and a landed one never twice.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use super::batch::{self, DropNote};
-use super::group::{self, Group, Reply};
+use super::group::{self, Group, Reply, Write};
 use super::link::{Link, Sent};
 use super::queue::{Queue, Taken};
 use super::status::{Counters, DropCounts, DropReason};
@@ -25,15 +29,20 @@ pub(crate) struct Worker {
     queue: Arc<Queue>,
     counters: Arc<Counters>,
     link: Link,
-    /// Drops already written to Redis as a note.
-    reported: DropCounts,
+    /// Drops already told by a note's entry in the recent log.
+    told: DropCounts,
+    /// Drops already added to the dropped counter by a note.
+    counted: DropCounts,
+    /// The drop counts when a note's write was last refused: until they change, the note
+    /// rides along with records but is not sent on its own again.
+    note_refused_at: Option<DropCounts>,
 }
 
 /// A batch turned into groups, with each record's outcome so far.
 struct Prepared {
     taken: Taken,
     groups: Vec<Group>,
-    outcome: Vec<Option<DropReason>>,
+    outcomes: Outcomes,
     /// The drop counts its note covers, if it carries one.
     covers: Option<DropCounts>,
 }
@@ -41,16 +50,71 @@ struct Prepared {
 impl Prepared {
     fn new(settings: &Settings, taken: Taken, note: Option<(DropNote, DropCounts)>) -> Self {
         let (groups, invalid) = batch::build(&taken.records, settings, note.as_ref().map(|n| &n.0));
-        let mut outcome = vec![None; taken.records.len()];
+        let mut outcomes = Outcomes::new(taken.records.len());
         for i in invalid {
-            outcome[i as usize] = Some(DropReason::Invalid);
+            outcomes.failed[i as usize] = Some(DropReason::Invalid);
         }
         Prepared {
             taken,
             groups,
-            outcome,
+            outcomes,
             covers: note.map(|n| n.1),
         }
+    }
+}
+
+/// What became of the writes of one batch. A record is written when at least one of its
+/// writes landed, and dropped with the reason of its first failed write when none did (see
+/// [`DropReason`]).
+struct Outcomes {
+    landed: Vec<bool>,
+    failed: Vec<Option<DropReason>>,
+    note_told: bool,
+    note_counted: bool,
+    note_refused: bool,
+}
+
+impl Outcomes {
+    fn new(records: usize) -> Self {
+        Outcomes {
+            landed: vec![false; records],
+            failed: vec![None; records],
+            note_told: false,
+            note_counted: false,
+            note_refused: false,
+        }
+    }
+
+    fn landed(&mut self, g: &Group) {
+        if g.records.is_empty() {
+            match g.write {
+                Write::Recent { .. } => self.note_told = true,
+                _ => self.note_counted = true,
+            }
+        }
+        for i in &g.records {
+            self.landed[*i as usize] = true;
+        }
+    }
+
+    fn failed(&mut self, g: &Group, reason: DropReason) {
+        if g.records.is_empty() && reason != DropReason::Shutdown {
+            self.note_refused = true;
+        }
+        for i in &g.records {
+            self.failed[*i as usize].get_or_insert(reason);
+        }
+    }
+
+    /// Records written, and the reason of each record dropped.
+    fn settle(&self) -> (u64, impl Iterator<Item = DropReason> + '_) {
+        let outcome = self
+            .landed
+            .iter()
+            .zip(&self.failed)
+            .map(|(landed, failed)| if *landed { None } else { *failed });
+        let written = outcome.clone().filter(Option::is_none).count() as u64;
+        (written, outcome.flatten())
     }
 }
 
@@ -66,7 +130,9 @@ impl Worker {
             queue,
             counters,
             link,
-            reported: DropCounts::default(),
+            told: DropCounts::default(),
+            counted: DropCounts::default(),
+            note_refused_at: None,
         }
     }
 
@@ -85,9 +151,10 @@ impl Worker {
                         tick = later(now, interval);
                     }
                     if taken.done {
+                        self.last_note(taken);
                         break;
                     }
-                    let note = self.pending_note();
+                    let note = self.pending_note(taken.records.is_empty());
                     if taken.records.is_empty() && note.is_none() {
                         continue;
                     }
@@ -113,18 +180,39 @@ impl Worker {
             .settle(taken.records.len(), taken.bytes, taken.seq_end);
     }
 
-    /// A note of the drops not yet written, with the counts it covers.
-    fn pending_note(&self) -> Option<(DropNote, DropCounts)> {
+    /// A note of the drops not yet written, with the counts it covers. `alone`: it would be
+    /// sent without records, which is not worth it while Redis refuses it for the same drops.
+    fn pending_note(&self, alone: bool) -> Option<(DropNote, DropCounts)> {
         let now = self.counters.dropped();
-        let delta = now.since(&self.reported);
-        if delta.total() == 0 {
+        if alone && self.note_refused_at == Some(now) {
+            return None;
+        }
+        let untold = now.since(&self.told);
+        let uncounted = now.since(&self.counted).total();
+        if untold.total() == 0 && uncounted == 0 {
             return None;
         }
         let note = DropNote {
             at: self.settings.clock.now(),
-            counts: delta.nonzero().collect(),
+            counts: untold.nonzero().collect(),
+            counted: uncounted,
         };
         Some((note, now))
+    }
+
+    /// At shutdown, once everything queued was written: the drops of the last flushes are
+    /// not told yet. Sends the note on its own while the deadline allows.
+    fn last_note(&mut self, done: Taken) {
+        if self.queue.deadline().is_some_and(|d| Instant::now() >= d) {
+            return;
+        }
+        if let Some(note) = self.pending_note(true) {
+            let mut next = None;
+            self.deliver(Prepared::new(&self.settings, done, Some(note)), &mut next);
+            if let Some(p) = next {
+                self.abandon(p.taken);
+            }
+        }
     }
 
     /// Writes one prepared batch and settles its records; prepares the following batch into
@@ -136,10 +224,10 @@ impl Worker {
         let mut gave_up = false;
         let (settings, queue) = (Arc::clone(&self.settings), Arc::clone(&self.queue));
         let mut prefetch = || {
-            if next.is_none() {
-                if let Some(taken) = queue.try_take() {
-                    *next = Some(Prepared::new(&settings, taken, None));
-                }
+            if next.is_none()
+                && let Some(taken) = queue.try_take()
+            {
+                *next = Some(Prepared::new(&settings, taken, None));
             }
         };
         while !pending.is_empty() {
@@ -148,14 +236,14 @@ impl Worker {
                 Sent::Replies(replies) => replies,
                 Sent::Refused(why) => {
                     for g in &pending {
-                        mark(&mut p.outcome, &g.records, DropReason::CommandError);
+                        p.outcomes.failed(g, DropReason::CommandError);
                     }
                     self.counters.set_error(why);
                     break;
                 }
                 Sent::GaveUp => {
                     for g in &pending {
-                        mark(&mut p.outcome, &g.records, DropReason::Shutdown);
+                        p.outcomes.failed(g, DropReason::Shutdown);
                     }
                     gave_up = true;
                     break;
@@ -164,15 +252,15 @@ impl Worker {
             let mut again = Vec::new();
             for (g, range) in pending.iter().zip(ranges) {
                 match g.reply(replies.get(range).unwrap_or_default()) {
-                    Reply::Done => {}
-                    Reply::Stale => mark(&mut p.outcome, &g.records, DropReason::Stale),
+                    Reply::Done => p.outcomes.landed(g),
+                    Reply::Stale => p.outcomes.failed(g, DropReason::Stale),
                     // Someone flushed the scripts: the call had no effect, so it may be sent
                     // again once they are loaded.
                     Reply::NoScript if reloads == 0 => again.push(*g),
                     Reply::NoScript => {
                         self.counters
                             .set_error(format!("`{}`: NOSCRIPT after reloading", g.key()));
-                        mark(&mut p.outcome, &g.records, DropReason::CommandError);
+                        p.outcomes.failed(g, DropReason::CommandError);
                     }
                     Reply::Failed(why) => {
                         self.counters.set_error(format!(
@@ -180,7 +268,7 @@ impl Worker {
                             g.key(),
                             why.trim_end()
                         ));
-                        mark(&mut p.outcome, &g.records, DropReason::CommandError);
+                        p.outcomes.failed(g, DropReason::CommandError);
                     }
                 }
             }
@@ -190,28 +278,26 @@ impl Worker {
             }
             pending = again;
         }
-        if !gave_up {
-            if let Some(covered) = p.covers {
-                self.reported = covered;
+        if let Some(covered) = p.covers {
+            let o = &p.outcomes;
+            if o.note_told {
+                self.told = covered;
             }
+            if o.note_counted {
+                self.counted = covered;
+            }
+            self.note_refused_at = o.note_refused.then_some(covered);
+        }
+        if !gave_up {
             self.counters.set_last_flush(self.settings.clock.now());
         }
-        let written = p.outcome.iter().filter(|o| o.is_none()).count();
-        self.counters.add_written(written as u64);
-        for reason in p.outcome.iter().flatten() {
-            self.counters.add_dropped(*reason, 1);
+        let (written, dropped) = p.outcomes.settle();
+        self.counters.add_written(written);
+        for reason in dropped {
+            self.counters.add_dropped(reason, 1);
         }
         let t = &p.taken;
         self.queue.settle(t.records.len(), t.bytes, t.seq_end);
         gave_up
-    }
-}
-
-fn mark(outcome: &mut [Option<DropReason>], records: &[u32], reason: DropReason) {
-    for i in records {
-        let o = &mut outcome[*i as usize];
-        if o.is_none() {
-            *o = Some(reason);
-        }
     }
 }

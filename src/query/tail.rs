@@ -191,7 +191,7 @@ impl Query {
         cursor: &mut TailCursor,
     ) -> Result<Vec<TailEntry>> {
         cursor.polls = cursor.polls.wrapping_add(1);
-        if cursor.filter.name.is_none() && cursor.polls % RESCAN_EVERY == 0 {
+        if cursor.filter.name.is_none() && cursor.polls.is_multiple_of(RESCAN_EVERY) {
             for (key, name, level) in self.followed_keys(con, &cursor.filter)? {
                 cursor.lists.entry(key).or_insert(Tracked {
                     name,

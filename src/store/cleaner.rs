@@ -93,6 +93,18 @@ impl Cleaner {
     /// example a key of another type: `WRONGTYPE`) does not stop the others from being
     /// cleaned; the first such error is returned once the pass is done.
     pub fn pass(&self, con: &mut dyn ConnectionLike, pass: u64) -> Result<CleanReport> {
+        self.pass_until(con, pass, None)
+    }
+
+    /// As [`Cleaner::pass`], ending early (with what was done so far) once `stop` is
+    /// signalled: it is looked at before each counter, so a stop waits for one counter, not
+    /// for the rest of a pass over all of them.
+    fn pass_until(
+        &self,
+        con: &mut dyn ConnectionLike,
+        pass: u64,
+        stop: Option<&StopSignal>,
+    ) -> Result<CleanReport> {
         let keys = self.store.keys();
         let known = keys.known();
         let now = unix_secs(self.store.clock().now());
@@ -114,6 +126,9 @@ impl Cleaner {
             let Some(last) = members.last() else { break };
             after = format!("({last}");
             for member in &members {
+                if stop.is_some_and(StopSignal::is_stopped) {
+                    break;
+                }
                 let Some(precision) = member
                     .split_once(':')
                     .and_then(|(p, _)| p.parse::<i64>().ok())
@@ -122,7 +137,7 @@ impl Cleaner {
                     continue;
                 };
                 let every = u64::try_from((precision / 60).max(1)).unwrap_or(1);
-                if pass % every != 0 {
+                if !pass.is_multiple_of(every) {
                     continue;
                 }
                 report.visited += 1;
@@ -149,6 +164,9 @@ impl Cleaner {
                     }
                 }
             }
+            if stop.is_some_and(StopSignal::is_stopped) {
+                break;
+            }
         }
         match deferred {
             Some(e) => Err(e),
@@ -156,7 +174,8 @@ impl Cleaner {
         }
     }
 
-    /// Runs passes 0, 1, 2, … every interval until `stop` is signalled; returns promptly then.
+    /// Runs passes 0, 1, 2, … every interval until `stop` is signalled; returns promptly
+    /// then, also in the middle of a pass (once the counter being cleaned is done).
     /// A failed pass is passed to `on_error` and the loop goes on.
     pub fn run(
         &self,
@@ -166,7 +185,7 @@ impl Cleaner {
     ) {
         let mut pass = 0u64;
         loop {
-            if let Err(e) = self.pass(con, pass) {
+            if let Err(e) = self.pass_until(con, pass, Some(stop)) {
                 on_error(e);
             }
             pass = pass.wrapping_add(1);
@@ -217,13 +236,13 @@ impl Cleaner {
                     Err(e) => record(errors, e),
                 }
             }
-            if let Some(c) = con.as_mut() {
-                if let Err(e) = self.pass(c, pass) {
-                    if e.is_connection() {
-                        con = None;
-                    }
-                    record(errors, e);
+            if let Some(c) = con.as_mut()
+                && let Err(e) = self.pass_until(c, pass, Some(stop))
+            {
+                if e.is_connection() {
+                    con = None;
                 }
+                record(errors, e);
             }
             pass = pass.wrapping_add(1);
             if stop.wait(self.interval) {
@@ -315,7 +334,8 @@ impl CleanerHandle {
         (log.count, log.last.clone())
     }
 
-    /// Stops the cleaner and waits for its thread (at most one Redis call long).
+    /// Stops the cleaner and waits for its thread (at most one Redis call long: a pass
+    /// in progress ends after its current counter).
     pub fn stop(mut self) {
         self.shutdown();
     }

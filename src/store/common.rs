@@ -1,9 +1,9 @@
 //! Common logs: `P:common:{<name>:<severity>}`, a sorted set of message → occurrences in the
 //! current UTC hour, with `:start`, and the previous hour's set in `:last` with `:pstart`.
 //!
-//! Rotation and counting happen in one Lua script (`scripts/rotate_common.lua`): read
-//! `:start`; if the event's hour is later, move the set to `:last` (only if it exists) and
-//! `:start` to `:pstart`; then count. No WATCH loop, nothing lost when writers cross the hour
+//! Rotation and counting happen in one Lua script (`scripts/rotate.lua`, then
+//! `scripts/rotate_common.lua`): read `:start`; if the event's hour is later, move the set to
+//! `:last` (only if it exists) and `:start` to `:pstart`; then count. No WATCH loop, nothing lost when writers cross the hour
 //! together. An event of the previous kept hour counts into `:last`; an older one is refused.
 
 use std::time::SystemTime;

@@ -64,12 +64,13 @@ pub fn decode_name(encoded: &str) -> Cow<'_, str> {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let (Some(hi), Some(lo)) = (hex_value(bytes[i + 1]), hex_value(bytes[i + 2])) {
-                out.push(hi << 4 | lo);
-                i += 3;
-                continue;
-            }
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let (Some(hi), Some(lo)) = (hex_value(bytes[i + 1]), hex_value(bytes[i + 2]))
+        {
+            out.push(hi << 4 | lo);
+            i += 3;
+            continue;
         }
         out.push(bytes[i]);
         i += 1;
@@ -280,6 +281,37 @@ impl Keys {
         format!("{}common:{{*", glob_escape(&self.prefix))
     }
 
+    /// `SCAN MATCH` patterns covering every key of each technique, by technique: `recent`,
+    /// `common`, `counters`, `stats`, `slowest`, `geoip`, `config` (what `tracing-redis
+    /// status` counts). A single key such as `P:known:` is a pattern matching only itself.
+    ///
+    /// ```
+    /// use tracing_redis::store::keys::Keys;
+    ///
+    /// let keys = Keys::new(Some("ns")).unwrap();
+    /// let patterns = keys.technique_patterns();
+    /// assert_eq!(patterns[2], ("counters", vec!["ns:count:*".to_owned(), "ns:known:".to_owned()]));
+    /// ```
+    pub fn technique_patterns(&self) -> [(&'static str, Vec<String>); 7] {
+        let p = glob_escape(&self.prefix);
+        let exact = |key: String| glob_escape(&key);
+        [
+            ("recent", vec![self.recent_pattern()]),
+            ("common", vec![self.common_pattern()]),
+            ("counters", vec![format!("{p}count:*"), exact(self.known())]),
+            ("stats", vec![format!("{p}stats:*")]),
+            ("slowest", vec![format!("{p}slowest:*")]),
+            (
+                "geoip",
+                vec![format!("{p}ip2cityid:*"), exact(self.cityid2city())],
+            ),
+            (
+                "config",
+                vec![format!("{p}config:*"), exact(self.maintenance())],
+            ),
+        ]
+    }
+
     /// The decoded name and severity of a common-log set key, `P:common:{<name>:<severity>}`
     /// or its `:last`; `None` for any other key (`:start`, `:pstart`, foreign keys).
     ///
@@ -383,6 +415,8 @@ mod tests {
         let k = Keys::new(Some("a*b")).unwrap();
         assert_eq!(k.recent_pattern(), "a\\*b:recent:*");
         assert_eq!(k.common_pattern(), "a\\*b:common:{*");
+        let all = k.technique_patterns();
+        assert_eq!(all[6].1, ["a\\*b:config:*", "a\\*b:is-under-maintenance"]);
         assert_eq!(
             k.parse_recent("a*b:recent:x%7By:info"),
             Some(("x{y".into(), Severity::Info))

@@ -6,10 +6,19 @@ use std::sync::LazyLock;
 
 use redis::{ConnectionLike, FromRedisValue, Pipeline, Script};
 
-pub(crate) static ROTATE_COMMON: LazyLock<Script> =
-    LazyLock::new(|| Script::new(include_str!("scripts/rotate_common.lua")));
-pub(crate) static ROTATE_STATS: LazyLock<Script> =
-    LazyLock::new(|| Script::new(include_str!("scripts/rotate_stats.lua")));
+// Both rotated techniques share the hourly rotation: `rotate.lua` opens each script.
+pub(crate) static ROTATE_COMMON: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(concat!(
+        include_str!("scripts/rotate.lua"),
+        include_str!("scripts/rotate_common.lua")
+    ))
+});
+pub(crate) static ROTATE_STATS: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(concat!(
+        include_str!("scripts/rotate.lua"),
+        include_str!("scripts/rotate_stats.lua")
+    ))
+});
 pub(crate) static CLEAN_COUNTER: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("scripts/clean_counter.lua")));
 

@@ -1,7 +1,9 @@
 //! Exit codes and messages: an unreachable server and keys of the wrong type end a command
 //! with 1 and one line on stderr; bad arguments with 2 and what is accepted.
 
-use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use tracing_redis::store::Store;
 
 use crate::cli_util::{cli, cli_at, fails};
 use crate::support::RedisServer;
@@ -20,13 +22,10 @@ const COMMANDS: [&[&str]; 8] = [
 
 #[test]
 fn an_unreachable_server_ends_every_command_with_one_line() {
-    // A port nobody listens on any more.
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let url = format!("redis://127.0.0.1:{port}/");
+    // A socket that does not exist: no other test can start a server there (a freed TCP
+    // port could be taken by one of the servers started in parallel).
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("redis+unix://{}", dir.path().join("absent.sock").display());
     for args in COMMANDS {
         let err = fails(cli_at(&url), args, 1);
         assert!(
@@ -38,6 +37,27 @@ fn an_unreachable_server_ends_every_command_with_one_line() {
     }
     let err = fails(cli_at("redis+unix:///nonexistent/redis.sock"), &["tail"], 1);
     assert!(err.contains("/nonexistent/redis.sock"), "{err}");
+}
+
+#[test]
+fn a_server_that_stops_answering_ends_the_command() {
+    let server = RedisServer::start();
+    let mut con = server.connection();
+    Store::new().incr_counter(&mut con, "hits", 1).unwrap();
+    // Writes (the cleaning script) wait until the pause ends: long after the command's
+    // own timeout; reads still answer, so connecting and listing counters work.
+    redis::cmd("CLIENT")
+        .arg(&["PAUSE", "120000", "WRITE"])
+        .exec(&mut con)
+        .unwrap();
+    let start = Instant::now();
+    let mut cmd = cli(&server);
+    cmd.timeout(Duration::from_secs(60));
+    let err = fails(cmd, &["clean-counters", "--once"], 1);
+    let took = start.elapsed();
+    assert!(took < Duration::from_secs(30), "took {took:?}: {err}");
+    assert!(err.contains("connection error: cleaning `count:"), "{err}");
+    redis::cmd("CLIENT").arg("UNPAUSE").exec(&mut con).unwrap();
 }
 
 #[test]

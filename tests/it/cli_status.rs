@@ -206,3 +206,34 @@ fn empty_namespace_is_a_runtime_error() {
         "namespace",
     );
 }
+
+#[test]
+fn passwords_in_the_url_are_hidden_in_output_and_errors() {
+    let server = RedisServer::start();
+    redis::cmd("ACL")
+        .arg(&["SETUSER", "app", "on", ">s3cret", "~*", "+@all"])
+        .exec(&mut server.connection())
+        .unwrap();
+    let url = format!("{}?user=app&pass=s3cret", server.url());
+    let out = stdout_of(cli().args(["status", "--json", "--url", &url]));
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["reachable"], true);
+    assert_eq!(
+        v["url"].as_str().unwrap(),
+        format!("{}?user=app&pass=***", server.url())
+    );
+    let out = stdout_of(cli().args(["status", "--url", &url]));
+    assert!(!out.contains("s3cret") && out.contains("pass=***"), "{out}");
+
+    let wrong = format!("{}?user=app&pass=b4dpw", server.url());
+    let out = cli().args(["status", "--url", &wrong]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("b4dpw") && err.contains("pass=***"), "{err}");
+    let out = cli()
+        .args(["status", "--url", "nope://u:s3cret@h/"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("s3cret") && err.contains("u:***@h"), "{err}");
+}

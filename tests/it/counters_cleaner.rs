@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use tracing_redis::store::{ManualClock, Store};
+use tracing_redis::store::{Cleaner, ManualClock, Store};
 
 use crate::counters_util::buckets;
 use crate::pipeline_util::{WAIT, builder};
@@ -62,4 +62,32 @@ fn the_builder_starts_a_cleaner_that_trims_and_stops_with_the_guard() {
         list.lines().count() == 1
     });
     assert!(only_ours, "the cleaner's connection closes with its thread");
+}
+
+#[test]
+fn stopping_ends_a_pass_between_counters() {
+    let server = RedisServer::start();
+    let mut con = server.connection();
+    // Idle counters: each is forgotten when visited, so `known:` shows the pass's progress.
+    const N: usize = 50_000;
+    for chunk in (0..N).collect::<Vec<_>>().chunks(5_000) {
+        let mut zadd = redis::cmd("ZADD");
+        zadd.arg("known:");
+        for i in chunk {
+            zadd.arg(0).arg(format!("1:idle{i}"));
+        }
+        zadd.exec(&mut con).unwrap();
+    }
+    let known = |con: &mut redis::Connection| -> usize {
+        redis::cmd("ZCARD").arg("known:").query(con).unwrap()
+    };
+    let handle = Cleaner::new(Store::new()).spawn(server.client()).unwrap();
+    assert!(wait_until(WAIT, || known(&mut con) < N), "the pass started");
+    let start = Instant::now();
+    handle.stop();
+    let took = start.elapsed();
+    let left = known(&mut con);
+    eprintln!("cleaner stopped in {took:?} with {left} of {N} counters not visited");
+    assert!(left > N / 2, "the stop waited for the pass: {left} left");
+    assert!(took < Duration::from_secs(5), "{took:?}");
 }

@@ -28,6 +28,7 @@ mod counters_util;
 mod geoip;
 mod harness;
 mod pipeline_batching;
+mod pipeline_drops;
 mod pipeline_events;
 mod pipeline_failures;
 mod pipeline_lifecycle;

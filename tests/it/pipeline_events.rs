@@ -209,6 +209,51 @@ fn normalisation_and_threshold_are_configurable() {
 }
 
 #[test]
+fn each_hour_keeps_the_most_frequent_messages_up_to_the_capacity() {
+    let server = RedisServer::start();
+    let (layer, guard) = builder(&server)
+        .clock(ManualClock::at_unix(T0))
+        .build()
+        .unwrap();
+    // Digits would be normalised away: letters make each rare message distinct.
+    let word = |mut i: usize| {
+        let mut w = String::new();
+        loop {
+            w.push(char::from(b'a' + (i % 26) as u8));
+            i /= 26;
+            if i == 0 {
+                return w;
+            }
+        }
+    };
+    let hot = ["hot cache miss", "hot retry", "hot slow query"];
+    tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+        for i in 0..1_500 {
+            if i % 75 == 0 {
+                for h in hot {
+                    warn!("{h}");
+                }
+            }
+            warn!("rare {}", word(i));
+        }
+    });
+    let report = guard.flush(WAIT);
+    assert!(report.is_complete(), "{report:?}");
+    assert_eq!(report.written, 1_560);
+    let members: u64 = redis::cmd("ZCARD")
+        .arg("common:{app:warning}")
+        .query(&mut server.connection())
+        .unwrap();
+    assert_eq!(members, tracing_redis::DEFAULT_COMMON_CAPACITY as u64);
+    let got = common(&server, Severity::Warning);
+    let mut top = got[..3].to_vec();
+    top.sort();
+    let want: Vec<_> = hot.iter().map(|h| ((*h).to_owned(), 20)).collect();
+    assert_eq!(top, want, "the frequent ones survive with every count");
+    assert!(got[3..].iter().all(|(_, n)| *n == 1));
+}
+
+#[test]
 fn flush_interval_writes_without_being_asked() {
     let server = RedisServer::start();
     let (layer, guard) = builder(&server)

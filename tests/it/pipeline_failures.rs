@@ -4,11 +4,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use tracing::{error, info, warn};
-use tracing_redis::store::{ManualClock, Severity, Store};
+use tracing::{info, warn};
+use tracing_redis::store::{ManualClock, Severity};
 use tracing_subscriber::prelude::*;
 
-use crate::pipeline_util::{T0, WAIT, builder, common, recent, zsum};
+use crate::pipeline_util::{T0, WAIT, builder, common, counter_total, recent, zsum};
 use crate::support::RedisServer;
 
 const SHORT: Duration = Duration::from_millis(300);
@@ -19,16 +19,6 @@ fn emit_warnings(layer: tracing_redis::RedisLayer, n: usize) {
             warn!(i, "tick {i}");
         }
     });
-}
-
-/// Sum over the buckets of counter `name` at 1 s precision.
-fn counter_total(server: &RedisServer, name: &str) -> i64 {
-    Store::new()
-        .counter(&mut server.connection(), name, 1)
-        .unwrap()
-        .iter()
-        .map(|(_, n)| n)
-        .sum()
 }
 
 #[test]
@@ -54,6 +44,29 @@ fn redis_absent_at_start_then_everything_arrives_once() {
     );
     assert_eq!(recent(&server, Severity::Warning).len(), 10);
     assert!(guard.status().is_connected());
+}
+
+#[test]
+fn a_password_in_the_url_never_shows_in_the_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!(
+        "redis+unix://{}?user=app&pass=s3cret",
+        dir.path().join("absent.sock").display()
+    );
+    let (layer, guard) = tracing_redis::builder()
+        .url(&url)
+        .name("app")
+        .build()
+        .unwrap();
+    emit_warnings(layer, 1);
+    let report = guard.flush(SHORT);
+    assert_eq!(report.failed, 1, "{report:?}");
+    let status = guard.status().get();
+    let why = status.last_error.clone().unwrap();
+    assert!(why.contains("absent.sock?user=app&pass=***"), "{why}");
+    for shown in [why, format!("{status:?}"), format!("{report:?}")] {
+        assert!(!shown.contains("s3cret"), "{shown}");
+    }
 }
 
 #[test]
@@ -198,67 +211,6 @@ fn byte_budget_holds_with_redis_stopped_and_100k_events() {
     assert!(report.is_complete(), "{report:?}");
     assert_eq!(report.written, s.queued_records as u64);
     assert_eq!(status.get().queued_bytes, 0);
-}
-
-#[test]
-fn wrongtype_on_one_key_drops_only_that_keys_records() {
-    let server = RedisServer::start();
-    let mut con = server.connection();
-    redis::cmd("SET")
-        .arg("recent:app:error")
-        .arg("someone else's")
-        .exec(&mut con)
-        .unwrap();
-    let (layer, guard) = builder(&server).build().unwrap();
-    let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
-    tracing::dispatcher::with_default(&dispatch, || {
-        for i in 0..5 {
-            info!("fine {i}");
-        }
-        for i in 0..3 {
-            error!("refused {i}");
-        }
-    });
-    let report = guard.flush(WAIT);
-    assert!(report.is_complete(), "{report:?}");
-    assert_eq!(report.written, 5);
-    assert_eq!(report.dropped.command_error, 3);
-    let why = report.last_error.unwrap();
-    assert!(
-        why.contains("WRONGTYPE") && why.contains("recent:app:error"),
-        "{why}"
-    );
-    assert_eq!(recent(&server, Severity::Info).len(), 5);
-
-    // The flush is not sent again, the pipeline keeps going, and the drop is reported.
-    tracing::dispatcher::with_default(&dispatch, || info!("after"));
-    let report = guard.flush(WAIT);
-    assert_eq!((report.written, report.dropped.total()), (6, 3));
-    assert_eq!(recent(&server, Severity::Info).len(), 6);
-    let notes = recent(&server, Severity::Warning);
-    assert_eq!(notes[0].message, "3 events dropped");
-    assert_eq!(notes[0].fields["command_error"], 3);
-}
-
-#[test]
-fn records_older_than_the_kept_hours_are_dropped_as_stale() {
-    let server = RedisServer::start();
-    let later = ManualClock::at_unix(T0 + 5.0 * 3600.0);
-    Store::new()
-        .with_clock(later)
-        .log_common(&mut server.connection(), "app", Severity::Error, "newer")
-        .unwrap();
-    let (layer, guard) = builder(&server)
-        .clock(ManualClock::at_unix(T0))
-        .build()
-        .unwrap();
-    tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
-        error!("from the past");
-    });
-    let report = guard.flush(WAIT);
-    assert_eq!(report.dropped.stale, 1, "{report:?}");
-    assert_eq!(report.written, 0);
-    assert_eq!(common(&server, Severity::Error), [("newer".to_owned(), 1)]);
 }
 
 #[test]

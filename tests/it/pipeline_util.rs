@@ -49,3 +49,13 @@ pub fn zsum(server: &RedisServer, key: &str) -> f64 {
         .unwrap();
     v.iter().map(|(_, s)| s).sum()
 }
+
+/// Sum over the buckets of counter `name` at 1 s precision.
+pub fn counter_total(server: &RedisServer, name: &str) -> i64 {
+    Store::new()
+        .counter(&mut server.connection(), name, 1)
+        .unwrap()
+        .iter()
+        .map(|(_, n)| n)
+        .sum()
+}

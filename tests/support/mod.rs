@@ -130,10 +130,10 @@ impl RedisServer {
                     return;
                 }
             }
-            if let Some(child) = self.child.as_mut() {
-                if let Ok(Some(status)) = child.try_wait() {
-                    panic!("redis-server exited with {status}\n{}", self.log());
-                }
+            if let Some(child) = self.child.as_mut()
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                panic!("redis-server exited with {status}\n{}", self.log());
             }
             if Instant::now() > deadline {
                 panic!("redis-server did not answer within 15 s\n{}", self.log());

@@ -73,21 +73,22 @@ pub fn render(
     out
 }
 
-/// The series summed `per_col` buckets at a time.
-fn columns_of(points: &[(i64, i64)], per_col: usize) -> Vec<i64> {
+/// The series summed `per_col` buckets at a time, in `i128`: counters may hold values near
+/// the ends of `i64`, whose sums and differences do not fit it.
+fn columns_of(points: &[(i64, i64)], per_col: usize) -> Vec<i128> {
     points
         .chunks(per_col)
-        .map(|c| c.iter().map(|(_, v)| v).sum())
+        .map(|c| c.iter().map(|(_, v)| i128::from(*v)).sum())
         .collect()
 }
 
-fn label_width(columns: &[i64]) -> usize {
+fn label_width(columns: &[i128]) -> usize {
     let (lo, hi) = range_of(columns);
     lo.to_string().len().max(hi.to_string().len())
 }
 
 /// The value range drawn: from 0 (or the lowest negative) to the highest value.
-fn range_of(values: &[i64]) -> (i64, i64) {
+fn range_of(values: &[i128]) -> (i128, i128) {
     let lo = values.iter().copied().min().unwrap_or(0).min(0);
     let hi = values.iter().copied().max().unwrap_or(0).max(lo);
     (lo, hi)
@@ -136,5 +137,20 @@ mod tests {
         let lines = render("d", &[(0, -3), (1, 3)], 1, 20, 2);
         assert!(lines[1].starts_with(" 3 │") && lines[2].starts_with("-3 │"));
         assert_eq!(render("d", &[], 1, 20, 2), ["d: no data in this window"]);
+    }
+
+    #[test]
+    fn values_near_the_ends_of_i64_neither_overflow_nor_lose_their_labels() {
+        let lines = render("big", &[(0, i64::MAX), (1, i64::MIN)], 1, 80, 2);
+        let label = |line: &str| line.split('│').next().unwrap().trim().to_owned();
+        assert_eq!(label(&lines[1]), i64::MAX.to_string());
+        assert_eq!(label(&lines[2]), i64::MIN.to_string());
+        // Narrow: neighbouring buckets are summed beyond what an i64 holds.
+        let points: Vec<(i64, i64)> = (0..8).map(|i| (i, i64::MAX)).collect();
+        let lines = render("big", &points, 1, 25, 1);
+        assert_ne!(lines[0], "big per 1s (UTC)", "{lines:#?}");
+        let top: i128 = label(&lines[1]).parse().unwrap();
+        assert!(top > i128::from(i64::MAX), "{lines:#?}");
+        assert_eq!(top % i128::from(i64::MAX), 0, "{lines:#?}");
     }
 }

@@ -1,8 +1,10 @@
 //! Arguments shared by every subcommand, and dispatch.
 
+use std::time::Duration;
+
 use clap::{Parser, Subcommand};
 use tracing_redis::store::Store;
-use tracing_redis::{Error, Result};
+use tracing_redis::{Error, Result, redact_url};
 
 use crate::{config, counters, geoip, logs, stats, status, top};
 
@@ -86,6 +88,11 @@ pub fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// How long connecting may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long one request may wait for its reply (or for its write) once connected.
+const IO_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// What every subcommand gets: the flags, the store for the namespace, and a client.
 pub struct Context {
     pub global: Global,
@@ -99,8 +106,10 @@ impl Context {
             Some(ns) => Store::new().with_namespace(ns)?,
             None => Store::new(),
         };
-        let client = redis::Client::open(global.url.as_str())
-            .map_err(|e| Error::invalid_input(format!("invalid --url {:?}: {e}", global.url)))?;
+        let client = redis::Client::open(global.url.as_str()).map_err(|e| {
+            let url = redact_url(&global.url);
+            Error::invalid_input(format!("invalid --url {url:?}: {e}"))
+        })?;
         Ok(Context {
             global,
             store,
@@ -108,12 +117,23 @@ impl Context {
         })
     }
 
-    /// A connection, with a timeout so an unreachable server fails fast.
+    /// A connection with timeouts, so that a server that is unreachable or stops answering
+    /// ends the command instead of hanging it. Commands that follow (`tail --follow`, `top`)
+    /// poll between short requests, so the timeouts never cut their waits.
     pub fn connect(&self) -> Result<redis::Connection> {
+        let failed = |e| Error::redis(e, format!("cannot connect to {}", self.url()));
         let con = self
             .client
-            .get_connection_with_timeout(std::time::Duration::from_secs(5))
-            .map_err(|e| Error::redis(e, format!("cannot connect to {}", self.global.url)))?;
+            .get_connection_with_timeout(CONNECT_TIMEOUT)
+            .map_err(failed)?;
+        con.set_read_timeout(Some(IO_TIMEOUT))
+            .and_then(|()| con.set_write_timeout(Some(IO_TIMEOUT)))
+            .map_err(failed)?;
         Ok(con)
+    }
+
+    /// The `--url`, with any password hidden, for messages and views.
+    pub fn url(&self) -> String {
+        redact_url(&self.global.url)
     }
 }

@@ -133,10 +133,10 @@ pub fn clean(ctx: &Context, args: &CleanArgs) -> Result<()> {
             }
             Err(e) => {
                 let _ = writeln!(std::io::stderr(), "tracing-redis: pass {pass}: {e}");
-                if e.is_connection() {
-                    if let Ok(c) = ctx.connect() {
-                        con = c;
-                    }
+                if e.is_connection()
+                    && let Ok(c) = ctx.connect()
+                {
+                    con = c;
                 }
             }
         }

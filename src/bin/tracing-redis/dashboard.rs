@@ -93,7 +93,7 @@ pub fn fetch(
     }
     let excess = state.tail.len().saturating_sub(TAIL_ROWS);
     state.tail.drain(..excess);
-    if state.refreshes % RESCAN_EVERY == 0 {
+    if state.refreshes.is_multiple_of(RESCAN_EVERY) {
         state.common_logs = query.common_logs(con, &LogFilter::all())?;
     }
     state.refreshes += 1;

@@ -3,12 +3,9 @@
 
 use std::time::Duration;
 
-use tracing_redis::store::{PRECISIONS, Severity};
+use tracing_redis::store::{PRECISIONS, SAMPLE_COUNT, Severity};
 
 use crate::units::short_duration;
-
-/// How many buckets a counter keeps at each precision (the cleaner trims to this).
-const KEPT_BUCKETS: u64 = 120;
 
 /// A severity name (`trace`, `debug`, `info`, `warning` or `warn`, `error`, `critical`).
 pub fn severity(s: &str) -> Result<Severity, String> {
@@ -26,13 +23,13 @@ pub enum Precision {
 
 impl Precision {
     /// The precision in seconds for a window of `window`: the given one, or for `Auto` the
-    /// finest whose 120 kept buckets cover the window (1 d when none does).
+    /// finest whose kept buckets ([`SAMPLE_COUNT`]) cover the window (1 d when none does).
     pub fn for_window(self, window: Duration) -> u64 {
         match self {
             Precision::Secs(p) => p,
             Precision::Auto => PRECISIONS
                 .into_iter()
-                .find(|p| p * KEPT_BUCKETS >= window.as_secs())
+                .find(|p| p.saturating_mul(SAMPLE_COUNT.unsigned_abs()) >= window.as_secs())
                 .unwrap_or(PRECISIONS[PRECISIONS.len() - 1]),
         }
     }

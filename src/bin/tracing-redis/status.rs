@@ -2,21 +2,11 @@
 
 use serde_json::json;
 use tracing_redis::Result;
-use tracing_redis::store::keys::{Keys, glob_escape};
+use tracing_redis::query::scan;
+use tracing_redis::store::keys::Keys;
 
 use crate::cli::Context;
 use crate::output;
-
-/// The techniques and the key patterns (after the namespace) that belong to each.
-const TECHNIQUES: [(&str, &[&str]); 7] = [
-    ("recent", &["recent:*"]),
-    ("common", &["common:*"]),
-    ("counters", &["count:*", "known:"]),
-    ("stats", &["stats:*"]),
-    ("slowest", &["slowest:*"]),
-    ("geoip", &["ip2cityid:*", "cityid2city:"]),
-    ("config", &["config:*", "is-under-maintenance"]),
-];
 
 pub fn run(ctx: &Context) -> Result<()> {
     let mut con = ctx.connect()?;
@@ -38,13 +28,13 @@ pub fn run(ctx: &Context) -> Result<()> {
         }
         output::json_line(&json!({
             "reachable": true,
-            "url": ctx.global.url,
+            "url": ctx.url(),
             "version": version,
             "namespace": ctx.store.keys().namespace(),
             "keys": keys,
         }))
     } else {
-        output::line(&format!("server    {} (reachable)", ctx.global.url))?;
+        output::line(&format!("server    {} (reachable)", ctx.url()))?;
         output::line(&format!("version   {version}"))?;
         if let Some(ns) = ctx.store.keys().namespace() {
             output::line(&format!("namespace {ns}"))?;
@@ -59,26 +49,10 @@ pub fn run(ctx: &Context) -> Result<()> {
 /// Counts keys per technique with SCAN (never KEYS, which blocks the server).
 fn count_keys(con: &mut redis::Connection, keys: &Keys) -> Result<Vec<(&'static str, u64)>> {
     let mut out = Vec::new();
-    for (name, patterns) in TECHNIQUES {
+    for (name, patterns) in keys.technique_patterns() {
         let mut n = 0u64;
-        for pattern in patterns {
-            let pattern = format!("{}{}", glob_escape(keys.prefix()), pattern);
-            let mut cursor = 0u64;
-            loop {
-                let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
-                    .arg(cursor)
-                    .arg("MATCH")
-                    .arg(&pattern)
-                    .arg("COUNT")
-                    .arg(1000)
-                    .query(con)
-                    .map_err(|e| tracing_redis::Error::redis(e, format!("SCAN {pattern}")))?;
-                n += batch.len() as u64;
-                if next == 0 {
-                    break;
-                }
-                cursor = next;
-            }
+        for pattern in &patterns {
+            n += scan(con, pattern)?.len() as u64;
         }
         out.push((name, n));
     }

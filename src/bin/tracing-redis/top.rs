@@ -45,8 +45,8 @@ pub fn run(ctx: &Context, args: &TopArgs) -> Result<()> {
     let mut con = ctx.connect()?;
     let query = Query::new(ctx.store.clone());
     let source = match ctx.store.keys().namespace() {
-        Some(ns) => format!("{} ns {ns}", ctx.global.url),
-        None => ctx.global.url.clone(),
+        Some(ns) => format!("{} ns {ns}", ctx.url()),
+        None => ctx.url(),
     };
     let mut opts = Options {
         counter: args.counter.clone(),
@@ -87,10 +87,10 @@ fn run_loop(
             // Keep showing the last data under the error; reconnect after an outage.
             Err(e) => {
                 snap.error = Some(e.to_string());
-                if e.is_connection() {
-                    if let Ok(c) = ctx.connect() {
-                        *con = c;
-                    }
+                if e.is_connection()
+                    && let Ok(c) = ctx.connect()
+                {
+                    *con = c;
                 }
             }
         }

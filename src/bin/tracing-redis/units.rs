@@ -71,7 +71,7 @@ pub fn time_of_day(ts: &str) -> &str {
 /// The shortest way to write `secs` with one unit: `5s`, `1m`, `5h`, `1d`, `90s`.
 pub fn short_duration(secs: u64) -> String {
     for (unit, n) in [("d", 86_400), ("h", 3_600), ("m", 60)] {
-        if secs >= n && secs % n == 0 {
+        if secs >= n && secs.is_multiple_of(n) {
             return format!("{}{unit}", secs / n);
         }
     }
@@ -88,7 +88,7 @@ pub fn bar(value: f64, max: f64, width: usize) -> String {
         .round()
         .max(1.0) as usize;
     let mut s = "█".repeat(eighths / 8);
-    if eighths % 8 > 0 {
+    if !eighths.is_multiple_of(8) {
         s.push([' ', '▏', '▎', '▍', '▌', '▋', '▊', '▉'][eighths % 8]);
     }
     s

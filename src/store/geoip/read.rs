@@ -261,7 +261,7 @@ pub(crate) fn locations(
         if keep_entries {
             table.entries.push(entry.into_boxed_str());
         }
-        if rows % PROGRESS_EVERY == 0 {
+        if rows.is_multiple_of(PROGRESS_EVERY) {
             report(progress, ImportPhase::Locations, &file, rows);
         }
     }
@@ -308,7 +308,7 @@ pub(crate) fn blocks(
     let mut rows = 0u64;
     while read(&mut file.reader, &mut record, path)? {
         rows += 1;
-        if rows % PROGRESS_EVERY == 0 {
+        if rows.is_multiple_of(PROGRESS_EVERY) {
             report(progress, ImportPhase::Blocks, &file, rows);
         }
         let line = record.position().map_or(0, |p| p.line());
@@ -325,10 +325,10 @@ pub(crate) fn blocks(
             }
         };
         let mut id = field(layout.id);
-        if id.trim().is_empty() {
-            if let Some(c) = layout.fallback_id {
-                id = field(c);
-            }
+        if id.trim().is_empty()
+            && let Some(c) = layout.fallback_id
+        {
+            id = field(c);
         }
         let id = id.trim();
         if id.is_empty() {

@@ -1,25 +1,11 @@
--- Merge a batch of samples into hourly-rotated statistics, optionally updating "slowest".
+-- Merge a batch of samples into hourly-rotated statistics, optionally updating "slowest";
+-- follows rotate.lua.
 -- KEYS: current, start, last, pstart, [slowest]
 -- ARGV: hour, count, sum, sumsq, min, max, [context, slowest cap]
 -- Returns {count, sum, sumsq, min, max} as strings (Lua would truncate floats to integers),
 -- or an empty array when the samples' hour is older than both kept hours (stale).
-local hour = ARGV[1]
-local target = KEYS[1]
-local start = redis.call('GET', KEYS[2])
-if not start then
-  redis.call('SET', KEYS[2], hour)
-elseif start < hour then
-  if redis.call('EXISTS', KEYS[1]) == 1 then
-    redis.call('RENAME', KEYS[1], KEYS[3])
-    redis.call('SET', KEYS[4], start)
-  end
-  redis.call('SET', KEYS[2], hour)
-elseif start > hour then
-  if redis.call('GET', KEYS[4]) == hour then
-    target = KEYS[3]
-  else
-    return {}
-  end
+if not target then
+  return {}
 end
 redis.call('ZINCRBY', target, ARGV[2], 'count')
 redis.call('ZINCRBY', target, ARGV[3], 'sum')

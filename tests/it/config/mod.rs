@@ -27,16 +27,11 @@ pub(crate) fn live(server: &RedisServer, store: Store, max_staleness: Duration) 
     live
 }
 
-/// Spins (no I/O: reads are served from memory) until `cond` holds; returns how long it took.
-pub(crate) fn time_until(deadline: Duration, mut cond: impl FnMut() -> bool) -> Option<Duration> {
+/// Polls `cond` (sleeping between polls, so the background thread it waits on gets the CPU)
+/// until it holds; returns how long it took, to within a poll.
+pub(crate) fn time_until(deadline: Duration, cond: impl FnMut() -> bool) -> Option<Duration> {
     let start = Instant::now();
-    while start.elapsed() < deadline {
-        if cond() {
-            return Some(start.elapsed());
-        }
-        std::thread::yield_now();
-    }
-    None
+    wait_until(deadline, cond).then(|| start.elapsed())
 }
 
 pub(crate) fn v(live: &LiveConfig) -> Option<i64> {
