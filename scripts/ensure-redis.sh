@@ -39,3 +39,50 @@ check_redis_version() {
     return 1
   fi
 }
+
+# Starts a throwaway redis-server (no persistence, temporary directory) on a free local TCP
+# port. Sets THROWAWAY_PORT, THROWAWAY_PID and THROWAWAY_DIR; the caller traps EXIT with
+# stop_throwaway_redis. A random port can be taken by someone else between choosing and
+# binding, so the server counts as ours only when its own process id answers there.
+start_throwaway_redis() {
+  THROWAWAY_DIR=$(mktemp -d)
+  THROWAWAY_PID=""
+  THROWAWAY_PORT=""
+  local candidate answer
+  for _ in $(seq 1 20); do
+    candidate=$((20000 + RANDOM % 30000))
+    redis-server --port "$candidate" --bind 127.0.0.1 --save "" --appendonly no \
+      --dir "$THROWAWAY_DIR" --logfile "$THROWAWAY_DIR/redis.log" --daemonize no \
+      >/dev/null 2>&1 &
+    THROWAWAY_PID=$!
+    answer=""
+    for _ in $(seq 1 100); do
+      answer=$({ redis-cli -p "$candidate" info server 2>/dev/null || true; } | tr -d '\r' |
+        sed -n 's/^process_id://p')
+      [ -n "$answer" ] && break
+      kill -0 "$THROWAWAY_PID" 2>/dev/null || break
+      sleep 0.05
+    done
+    if [ "$answer" = "$THROWAWAY_PID" ]; then
+      THROWAWAY_PORT=$candidate
+      return 0
+    fi
+    kill "$THROWAWAY_PID" 2>/dev/null || true
+    wait "$THROWAWAY_PID" 2>/dev/null || true
+    THROWAWAY_PID=""
+  done
+  echo "error: could not start redis-server; its log:" >&2
+  cat "$THROWAWAY_DIR/redis.log" >&2 2>/dev/null || true
+  return 1
+}
+
+# Stops the server of start_throwaway_redis and removes its directory.
+stop_throwaway_redis() {
+  if [ -n "${THROWAWAY_PID:-}" ]; then
+    kill "$THROWAWAY_PID" 2>/dev/null || true
+    wait "$THROWAWAY_PID" 2>/dev/null || true
+  fi
+  if [ -n "${THROWAWAY_DIR:-}" ]; then
+    rm -rf "$THROWAWAY_DIR"
+  fi
+}
