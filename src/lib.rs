@@ -124,8 +124,10 @@
 //! 2. **Pipeline**: one background thread (`tracing-redis`) owns the connection. It wakes on
 //!    a full batch or every flush interval, coalesces the batch (one LPUSH + LTRIM per recent
 //!    log, summed counts per common log and hour, one merged update per statistics context
-//!    and hour) and sends it as one MULTI/EXEC. The result equals applying the records one by
-//!    one. Each record counts in the hour of its own event time.
+//!    and hour) and sends it as one MULTI/EXEC, followed, when it carried timings of the
+//!    current hour, by one more that sets their contexts' means in the slowest sets (keys of
+//!    other Cluster slots than the statistics). The result equals applying the records one
+//!    by one. Each record counts in the hour of its own event time.
 //! 3. **Store** ([`store`]): one module per technique, plain synchronous functions over a
 //!    Redis connection, usable directly.
 //! 4. **Query & CLI** ([`query`]): typed reads and the `tracing-redis` command-line tool.

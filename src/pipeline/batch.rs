@@ -5,7 +5,8 @@
 //! - recent: per key, one variadic LPUSH + LTRIM; only the newest [`RECENT_CAPACITY`]
 //!   entries are formatted, since LTRIM would drop the others anyway;
 //! - common: per key and hour, one script call with the summed counts;
-//! - statistics: per context, type and hour, one script call with the merged summary;
+//! - statistics: per context, type and hour, one script call with the merged summary (the
+//!   means it answers go to the slowest sets afterwards: see the worker);
 //! - counters: per name, one HINCRBY per (precision, bucket) with the summed increments of
 //!   every second of the batch falling into that bucket, and one `known:` registration.
 //!

@@ -1,14 +1,17 @@
 //! One coalesced write: what it sends (through the store's command builders), which records
-//! it carries, and how to read Redis's answer to it.
+//! it carries, and how to read Redis's answer to it. A statistics write of a context with a
+//! slowest set calls for a second write, [`SlowestUpdate`], built from that answer.
 
 use std::time::SystemTime;
 
-use redis::{Pipeline, Value};
+use redis::{FromRedisValue, Pipeline, Value};
 
 use super::Settings;
 use crate::store::keys::Rotated;
 use crate::store::recent::queue_recent;
-use crate::store::{SLOWEST_CAPACITY, Summary, common, counters, stats};
+use crate::store::slowest::queue_slowest;
+use crate::store::stats::Counted;
+use crate::store::{Summary, common, counters, stats};
 
 /// What one group writes.
 #[derive(Debug, Clone)]
@@ -26,6 +29,7 @@ pub(crate) enum Write {
         rotated: Rotated,
         at: SystemTime,
         summary: Summary,
+        /// The slowest set and the context to set there, once the statistics counted.
         slowest: Option<(String, String)>,
     },
     /// One counter: (precision, bucket start, summed increments).
@@ -78,13 +82,8 @@ impl Group {
                 rotated,
                 at,
                 summary,
-                slowest,
-            } => {
-                let slowest = slowest
-                    .as_ref()
-                    .map(|(key, context)| (key.as_str(), context.as_str(), SLOWEST_CAPACITY));
-                stats::queue_stats(pipe, rotated, *at, summary, slowest);
-            }
+                ..
+            } => stats::queue_stats(pipe, rotated, *at, summary),
             Write::Count { name, buckets } => {
                 // The name was checked when the group was built.
                 let _ = counters::queue_counts(pipe, &settings.keys, name, buckets);
@@ -110,6 +109,45 @@ impl Group {
         };
         if stale { Reply::Stale } else { Reply::Done }
     }
+
+    /// The slowest update a landed group calls for: its context's new mean, when it has a
+    /// slowest set and its samples counted into the current hour's set. `Err` names a reply
+    /// that could not be read.
+    pub(crate) fn slowest_update(
+        &self,
+        replies: &[Value],
+    ) -> Result<Option<SlowestUpdate>, String> {
+        let Write::Stats {
+            rotated,
+            slowest: Some((key, context)),
+            ..
+        } = &self.write
+        else {
+            return Ok(None);
+        };
+        let unreadable =
+            |e: &dyn std::fmt::Display| format!("reading the reply for `{}`: {e}", rotated.current);
+        let raw = replies
+            .first()
+            .map(Vec::<Option<String>>::from_redis_value_ref)
+            .transpose()
+            .map_err(|e| unreadable(&e))?
+            .unwrap_or_default();
+        let counted = Counted::from_reply(&rotated.current, &raw).map_err(|e| unreadable(&e))?;
+        Ok(counted.filter(|c| c.current).map(|c| SlowestUpdate {
+            key: key.clone(),
+            context: context.clone(),
+            mean: c.stats.mean(),
+        }))
+    }
+}
+
+/// Setting one context's mean in its slowest set, after its statistics landed.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct SlowestUpdate {
+    pub key: String,
+    pub context: String,
+    pub mean: f64,
 }
 
 /// `groups` packed into one MULTI/EXEC, and the range of command indices of each group.
@@ -126,4 +164,34 @@ pub(crate) fn pack(
         ranges.push(start..pipe.len());
     }
     (pipe.get_packed_pipeline(), pipe.len(), ranges)
+}
+
+/// `updates`, in order, packed into one MULTI/EXEC, and the range of command indices of each.
+pub(crate) fn pack_slowest(
+    updates: &[SlowestUpdate],
+) -> (Vec<u8>, usize, Vec<std::ops::Range<usize>>) {
+    let mut pipe = redis::pipe();
+    pipe.atomic();
+    let mut ranges = Vec::with_capacity(updates.len());
+    for u in updates {
+        let start = pipe.len();
+        queue_slowest(&mut pipe, &u.key, &u.context, u.mean);
+        ranges.push(start..pipe.len());
+    }
+    (pipe.get_packed_pipeline(), pipe.len(), ranges)
+}
+
+impl SlowestUpdate {
+    /// Reads this update's replies: the error, if Redis refused one of its commands.
+    pub(crate) fn error(&self, replies: &[Value]) -> Option<String> {
+        replies.iter().find_map(|v| match v {
+            Value::ServerError(e) => Some(format!(
+                "writing `{}`: {} {}",
+                self.key,
+                e.code(),
+                e.details().unwrap_or_default()
+            )),
+            _ => None,
+        })
+    }
 }

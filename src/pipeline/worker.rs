@@ -13,12 +13,19 @@
 //!   with the next batch, on the next tick, or on its own at shutdown. Each of its two writes
 //!   covers the drops up to the last time that write landed, so a refused one is sent again
 //!   and a landed one never twice.
+//!
+//! Slowest sets lie outside the hash tag of the statistics script, so their updates are a
+//! second MULTI/EXEC right after the flush: the means the scripts answered, for samples
+//! counted into the current hour's sets, in batch order. The batch is settled only after
+//! it, so [`Guard::flush`](crate::Guard::flush) returns with them written. A record whose
+//! statistics landed counts as written even if this step fails (that shows in the last
+//! error).
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use super::batch::{self, DropNote};
-use super::group::{self, Group, Reply, Write};
+use super::group::{self, Group, Reply, SlowestUpdate, Write};
 use super::link::{Link, Sent};
 use super::queue::{Queue, Taken};
 use super::status::{Counters, DropCounts, DropReason};
@@ -219,7 +226,8 @@ impl Worker {
     /// `next` while Redis works, when one is waiting. Returns whether it gave up because the
     /// shutdown deadline passed.
     fn deliver(&mut self, mut p: Prepared, next: &mut Option<Prepared>) -> bool {
-        let mut pending: Vec<&Group> = p.groups.iter().collect();
+        let mut pending: Vec<usize> = (0..p.groups.len()).collect();
+        let mut slowest = Vec::new();
         let mut reloads = 0;
         let mut gave_up = false;
         let (settings, queue) = (Arc::clone(&self.settings), Arc::clone(&self.queue));
@@ -231,18 +239,19 @@ impl Worker {
             }
         };
         while !pending.is_empty() {
-            let (packed, n, ranges) = group::pack(&pending, &self.settings);
+            let groups: Vec<&Group> = pending.iter().map(|i| &p.groups[*i]).collect();
+            let (packed, n, ranges) = group::pack(&groups, &self.settings);
             let replies = match self.link.send(&packed, n, &mut prefetch) {
                 Sent::Replies(replies) => replies,
                 Sent::Refused(why) => {
-                    for g in &pending {
+                    for g in &groups {
                         p.outcomes.failed(g, DropReason::CommandError);
                     }
                     self.counters.set_error(why);
                     break;
                 }
                 Sent::GaveUp => {
-                    for g in &pending {
+                    for g in &groups {
                         p.outcomes.failed(g, DropReason::Shutdown);
                     }
                     gave_up = true;
@@ -250,13 +259,21 @@ impl Worker {
                 }
             };
             let mut again = Vec::new();
-            for (g, range) in pending.iter().zip(ranges) {
-                match g.reply(replies.get(range).unwrap_or_default()) {
-                    Reply::Done => p.outcomes.landed(g),
+            for ((i, g), range) in pending.iter().zip(&groups).zip(ranges) {
+                let replies = replies.get(range).unwrap_or_default();
+                match g.reply(replies) {
+                    Reply::Done => {
+                        p.outcomes.landed(g);
+                        match g.slowest_update(replies) {
+                            Ok(Some(update)) => slowest.push((*i, update)),
+                            Ok(None) => {}
+                            Err(why) => self.counters.set_error(why),
+                        }
+                    }
                     Reply::Stale => p.outcomes.failed(g, DropReason::Stale),
                     // Someone flushed the scripts: the call had no effect, so it may be sent
                     // again once they are loaded.
-                    Reply::NoScript if reloads == 0 => again.push(*g),
+                    Reply::NoScript if reloads == 0 => again.push(*i),
                     Reply::NoScript => {
                         self.counters
                             .set_error(format!("`{}`: NOSCRIPT after reloading", g.key()));
@@ -277,6 +294,12 @@ impl Worker {
                 self.link.reload_scripts();
             }
             pending = again;
+        }
+        if !gave_up && !slowest.is_empty() {
+            // In batch order, so a context's later hour sets its mean last.
+            slowest.sort_by_key(|(i, _)| *i);
+            let updates: Vec<SlowestUpdate> = slowest.into_iter().map(|(_, u)| u).collect();
+            gave_up = self.send_slowest(&updates, &mut prefetch);
         }
         if let Some(covered) = p.covers {
             let o = &p.outcomes;
@@ -299,5 +322,38 @@ impl Worker {
         let t = &p.taken;
         self.queue.settle(t.records.len(), t.bytes, t.seq_end);
         gave_up
+    }
+
+    /// Sets the means of the statistics that just landed in their slowest sets: one more
+    /// MULTI/EXEC, before the batch is settled, so a flush that returns finds them written.
+    /// Their records count as written whatever comes of it; a failure shows in the last
+    /// error. Returns whether it gave up because the shutdown deadline passed.
+    fn send_slowest(&mut self, updates: &[SlowestUpdate], meanwhile: &mut dyn FnMut()) -> bool {
+        let (packed, n, ranges) = group::pack_slowest(updates);
+        match self.link.send(&packed, n, meanwhile) {
+            Sent::Replies(replies) => {
+                for (u, range) in updates.iter().zip(ranges) {
+                    if let Some(why) = u.error(replies.get(range).unwrap_or_default()) {
+                        self.counters.set_error(why.trim_end().to_owned());
+                    }
+                }
+                false
+            }
+            Sent::Refused(why) => {
+                self.counters.set_error(why);
+                false
+            }
+            Sent::GaveUp => {
+                let keys: std::collections::BTreeSet<&str> =
+                    updates.iter().map(|u| u.key.as_str()).collect();
+                let keys: Vec<&str> = keys.into_iter().collect();
+                self.counters.set_error(format!(
+                    "{} means not set in `{}`: the shutdown timeout ran out",
+                    updates.len(),
+                    keys.join("`, `")
+                ));
+                true
+            }
+        }
     }
 }

@@ -40,8 +40,9 @@
 //! hourly like the common logs (`:start`, `:last`, `:pstart`), in one script.
 //! [`Store::stats`] and [`Store::stats_last`] read [`Stats`] back (mean, sample stddev).
 //! [`Store::record_timing`] also sets the context's mean in `P:slowest:<type>`, which keeps
-//! the [`SLOWEST_CAPACITY`] highest ([`Store::slowest`]); [`Store::access_time`] returns a
-//! guard that records the elapsed time when dropped, also on an error return or a panic.
+//! the [`SLOWEST_CAPACITY`] highest ([`Store::slowest`]), in a second step, since that key
+//! lies outside the statistics' hash tag. [`Store::access_time`] returns a guard that
+//! records the elapsed time when dropped, also on an error return or a panic.
 //!
 //! # Example
 //!
@@ -73,7 +74,7 @@ pub(crate) mod common;
 pub(crate) mod config;
 pub(crate) mod counters;
 pub(crate) mod recent;
-mod slowest;
+pub(crate) mod slowest;
 pub(crate) mod stats;
 
 use std::sync::Arc;

@@ -59,6 +59,12 @@ impl ScriptCall {
         inv.invoke(con)
     }
 
+    /// The keys the call declares.
+    #[cfg(test)]
+    pub(crate) fn keys(&self) -> &[String] {
+        &self.keys
+    }
+
     /// Appends the call to `pipe` as EVALSHA.
     pub(crate) fn queue(&self, pipe: &mut Pipeline) {
         pipe.cmd("EVALSHA")

@@ -1,11 +1,19 @@
 //! Slowest contexts: `P:slowest:<type>`, member = context, score = its current hour's mean;
-//! only the [`SLOWEST_CAPACITY`] highest are kept. Updated by the statistics script in the
-//! same call as the statistics (one atomic step), and timed by [`AccessTimer`].
+//! only the [`SLOWEST_CAPACITY`] highest are kept. Timed by [`AccessTimer`].
+//!
+//! The key lives in another Cluster slot than the statistics (`stats:{<context>:<type>}`), so
+//! it is a second step: the statistics script merges the samples and answers with the
+//! hour's totals, then one MULTI/EXEC sets the mean from them and trims ([`queue_slowest`]).
+//! Only samples that counted into the current hour's set move the mean; late ones (counted
+//! into `:last`) and stale ones leave it alone. Between the two steps another writer may
+//! set the same context: the score then holds the mean of one of the two, until the
+//! context's next sample.
 
 use std::time::SystemTime;
 
-use redis::ConnectionLike;
+use redis::{ConnectionLike, Pipeline};
 
+use super::script::float_arg;
 use super::{Stats, Store, redis_ctx};
 use crate::error::Result;
 
@@ -15,11 +23,13 @@ pub const SLOWEST_CAPACITY: usize = 100;
 impl Store {
     /// Adds one timing `seconds` to the statistics of `context` and `kind` and sets the
     /// context's mean in `slowest:<kind>`, keeping the [`SLOWEST_CAPACITY`] highest.
-    /// Synchronous: one round trip, atomic.
+    /// Synchronous: two round trips, each atomic: the statistics script, then (when the
+    /// sample counted into the current hour's set) the update of `slowest:<kind>`.
     ///
     /// # Errors
     ///
-    /// As [`Store::update_stats`].
+    /// As [`Store::update_stats`]; an error writing `slowest:<kind>` (say `WRONGTYPE`) comes
+    /// after the statistics were updated.
     pub fn record_timing(
         &self,
         con: &mut dyn ConnectionLike,
@@ -27,7 +37,16 @@ impl Store {
         kind: &str,
         seconds: f64,
     ) -> Result<Stats> {
-        self.run_stats(con, context, kind, &super::Summary::one(seconds)?, true)
+        let summary = super::Summary::one(seconds)?;
+        let key = self.keys().slowest(kind)?;
+        let counted = self.run_stats(con, context, kind, &summary)?;
+        if counted.current {
+            let mut pipe = redis::pipe();
+            pipe.atomic();
+            queue_slowest(&mut pipe, &key, context, counted.stats.mean());
+            redis_ctx(|| format!("updating `{key}`"), pipe.exec(con))?;
+        }
+        Ok(counted.stats)
     }
 
     /// The `n` slowest contexts of `kind` by mean, slowest first.
@@ -84,6 +103,14 @@ impl Store {
             done: false,
         }
     }
+}
+
+/// Queues setting `context`'s `mean` in the slowest set `key` and trimming it to the
+/// [`SLOWEST_CAPACITY`] highest: two commands, for a MULTI/EXEC.
+pub(crate) fn queue_slowest(pipe: &mut Pipeline, key: &str, context: &str, mean: f64) {
+    pipe.cmd("ZADD").arg(key).arg(float_arg(mean)).arg(context);
+    let keep = i64::try_from(SLOWEST_CAPACITY).unwrap_or(i64::MAX);
+    pipe.cmd("ZREMRANGEBYRANK").arg(key).arg(0).arg(-keep - 1);
 }
 
 /// Records the time from its creation to its drop as an `AccessTime` sample. See

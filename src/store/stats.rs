@@ -1,7 +1,10 @@
 //! Statistics: `P:stats:{<context>:<type>}`, a sorted set with members `count`, `sum`,
 //! `sumsq`, `min` and `max` for the current UTC hour, rotated hourly like the common logs
 //! (`:start`, `:last`, `:pstart`). One script merges a whole batch of samples atomically:
-//! ZINCRBY for the sums, `ZADD LT`/`ZADD GT` for min and max, no temporary keys.
+//! ZINCRBY for the sums, `ZADD LT`/`ZADD GT` for min and max, no temporary keys. It touches
+//! only those four keys, which share the hash tag `{<context>:<type>}` (one Cluster slot),
+//! and says whether the batch counted into the current set, so that the caller can then set
+//! the mean in `slowest:<type>` (see the slowest module).
 
 use std::time::SystemTime;
 
@@ -182,21 +185,16 @@ impl Stats {
     }
 }
 
-/// The script call merging `summary` into the statistics of the hour of `at`, and when
-/// `slowest` is given (its key and capacity) setting `context`'s mean there.
-pub(crate) fn stats_call(
-    rotated: &Rotated,
-    at: SystemTime,
-    summary: &Summary,
-    slowest: Option<(&str, &str, usize)>,
-) -> ScriptCall {
-    let mut keys = vec![
+/// The script call merging `summary` into the statistics of the hour of `at`. Its keys are
+/// the four of `rotated`, which share one hash tag.
+pub(crate) fn stats_call(rotated: &Rotated, at: SystemTime, summary: &Summary) -> ScriptCall {
+    let keys = vec![
         rotated.current.clone(),
         rotated.start.clone(),
         rotated.last.clone(),
         rotated.pstart.clone(),
     ];
-    let mut args = vec![
+    let args = vec![
         hour_start(at),
         summary.count.to_string(),
         float_arg(summary.sum),
@@ -204,23 +202,47 @@ pub(crate) fn stats_call(
         float_arg(summary.min),
         float_arg(summary.max),
     ];
-    if let Some((key, context, cap)) = slowest {
-        keys.push(key.to_owned());
-        args.push(context.to_owned());
-        args.push(cap.to_string());
-    }
     ScriptCall::new(&ROTATE_STATS, keys, args)
 }
 
-/// Queues [`stats_call`]; its reply is the five strings, or an empty array when stale.
+/// Queues [`stats_call`]; read its reply with [`Counted::from_reply`].
 pub(crate) fn queue_stats(
     pipe: &mut Pipeline,
     rotated: &Rotated,
     at: SystemTime,
     summary: &Summary,
-    slowest: Option<(&str, &str, usize)>,
 ) {
-    stats_call(rotated, at, summary, slowest).queue(pipe);
+    stats_call(rotated, at, summary).queue(pipe);
+}
+
+/// What the statistics script answered for a batch that was not stale.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Counted {
+    /// The statistics of the set the batch counted into, after it.
+    pub stats: Stats,
+    /// The batch counted into the current set (not into `:last`): only then does its mean
+    /// belong in `slowest:<type>`.
+    pub current: bool,
+}
+
+impl Counted {
+    /// Reads the script's reply for the statistics `key`: `None` when the batch was stale.
+    pub(crate) fn from_reply(key: &str, raw: &[Option<String>]) -> Result<Option<Self>> {
+        let Some(stats) = Stats::from_strings(key, raw)? else {
+            return Ok(None);
+        };
+        let current = match raw.get(5).and_then(|v| v.as_deref()) {
+            Some("current") => true,
+            Some("last") => false,
+            other => {
+                return Err(Error::malformed(format!(
+                    "the statistics script answered {other:?} for `{key}` where `current` or \
+                     `last` belongs; load this version's scripts (they are reloaded on reconnect)"
+                )));
+            }
+        };
+        Ok(Some(Counted { stats, current }))
+    }
 }
 
 impl Store {
@@ -253,33 +275,25 @@ impl Store {
         kind: &str,
         summary: &Summary,
     ) -> Result<Stats> {
-        self.run_stats(con, context, kind, summary, false)
+        Ok(self.run_stats(con, context, kind, summary)?.stats)
     }
 
+    /// Runs the statistics script for one batch; a stale batch is an error.
     pub(crate) fn run_stats(
         &self,
         con: &mut dyn ConnectionLike,
         context: &str,
         kind: &str,
         summary: &Summary,
-        with_slowest: bool,
-    ) -> Result<Stats> {
+    ) -> Result<Counted> {
         summary.check()?;
         let rotated = Rotated::of(self.keys().stats(context, kind)?);
-        let slowest_key = if with_slowest {
-            Some(self.keys().slowest(kind)?)
-        } else {
-            None
-        };
-        let slowest = slowest_key
-            .as_deref()
-            .map(|k| (k, context, super::SLOWEST_CAPACITY));
         let at = self.clock().now();
         let raw: Vec<Option<String>> = redis_ctx(
             || format!("updating statistics `{}`", rotated.current),
-            stats_call(&rotated, at, summary, slowest).invoke(con),
+            stats_call(&rotated, at, summary).invoke(con),
         )?;
-        Stats::from_strings(&rotated.current, &raw)?.ok_or_else(|| {
+        Counted::from_reply(&rotated.current, &raw)?.ok_or_else(|| {
             Error::invalid_input(format!(
                 "sample hour {} of statistics `{}` is older than the hours they keep; not counted",
                 hour_start(at),
@@ -344,6 +358,67 @@ fn read_stats(con: &mut dyn ConnectionLike, key: &str) -> Result<Option<Stats>> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Keys;
+
+    /// The part of `key` Redis Cluster hashes: the text between the first `{` and the first
+    /// `}` after it, when not empty; else the whole key.
+    fn hash_tag(key: &str) -> &str {
+        if let Some(open) = key.find('{')
+            && let Some(len) = key[open + 1..].find('}')
+            && len > 0
+        {
+            return &key[open + 1..open + 1 + len];
+        }
+        key
+    }
+
+    #[test]
+    fn the_script_declares_only_keys_of_one_hash_tag() {
+        let keys = Keys::new(Some("n{s}")).unwrap();
+        for (context, kind) in [("GET /users/{id}", "AccessTime"), ("a:b", "T{x}")] {
+            let rotated = Rotated::of(keys.stats(context, kind).unwrap());
+            let summary = Summary::one(1.5).unwrap();
+            let call = stats_call(&rotated, SystemTime::UNIX_EPOCH, &summary);
+            let declared = call.keys();
+            assert_eq!(declared.len(), 4, "{declared:?}");
+            let expected = format!(
+                "{}:{}",
+                crate::store::keys::encode_name(context, "context").unwrap(),
+                crate::store::keys::encode_name(kind, "type").unwrap()
+            );
+            for key in declared {
+                assert_eq!(hash_tag(key), expected, "{key} in {declared:?}");
+            }
+            assert!(
+                declared.iter().all(|k| !k.contains("slowest")),
+                "{declared:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_reply_tells_the_set_it_counted_into() {
+        let raw = |set: Option<&str>| {
+            let mut raw: Vec<Option<String>> = ["2", "3", "5", "1", "2"]
+                .iter()
+                .map(|s| Some((*s).to_owned()))
+                .collect();
+            raw.push(set.map(str::to_owned));
+            raw
+        };
+        let current = Counted::from_reply("k", &raw(Some("current")))
+            .unwrap()
+            .unwrap();
+        assert!(current.current);
+        assert_eq!(current.stats.mean(), 1.5);
+        let last = Counted::from_reply("k", &raw(Some("last")))
+            .unwrap()
+            .unwrap();
+        assert!(!last.current);
+        assert_eq!(Counted::from_reply("k", &[]).unwrap(), None, "stale");
+        let err = Counted::from_reply("k", &raw(None)).unwrap_err();
+        assert!(err.to_string().contains("`k`"), "{err}");
+    }
 
     #[test]
     fn one_sample_has_zero_stddev() {

@@ -32,6 +32,7 @@ mod pipeline_drops;
 mod pipeline_events;
 mod pipeline_failures;
 mod pipeline_lifecycle;
+mod pipeline_slowest;
 mod pipeline_spans;
 mod pipeline_util;
 mod query;

@@ -119,3 +119,79 @@ fn access_time_records_on_drop_error_and_panic() {
         .unwrap();
     assert_eq!(s.count, 1, "finish records once, not again on drop");
 }
+
+fn slowest_score(con: &mut Connection, context: &str) -> Option<f64> {
+    redis::cmd("ZSCORE")
+        .arg("slowest:AccessTime")
+        .arg(context)
+        .query(con)
+        .unwrap()
+}
+
+#[test]
+fn late_and_stale_samples_leave_slowest_alone() {
+    let server = RedisServer::start();
+    let mut con = server.connection();
+    let clock = at(H1 + 3600 + 10);
+    let store = Store::new().with_clock(clock.clone());
+    store
+        .record_timing(&mut con, "GET /", "AccessTime", 2.0)
+        .unwrap();
+    store
+        .record_timing(&mut con, "GET /", "AccessTime", 4.0)
+        .unwrap();
+    // The next hour rotates: the current hour's set starts over, and so does the mean.
+    clock.set(std::time::UNIX_EPOCH + Duration::from_secs(H1 + 2 * 3600 + 10));
+    let s = store
+        .record_timing(&mut con, "GET /", "AccessTime", 1.0)
+        .unwrap();
+    assert_eq!((s.count, s.mean()), (1, 1.0));
+    assert_eq!(slowest_score(&mut con, "GET /"), Some(1.0));
+
+    // A sample of the previous hour counts into `:last`, not into the current mean.
+    clock.set(std::time::UNIX_EPOCH + Duration::from_secs(H1 + 3600 + 20));
+    let s = store
+        .record_timing(&mut con, "GET /", "AccessTime", 9.0)
+        .unwrap();
+    assert_eq!((s.count, s.sum), (3, 15.0), "the previous hour's totals");
+    assert_eq!(slowest_score(&mut con, "GET /"), Some(1.0));
+    let (last, _) = store
+        .stats_last(&mut con, "GET /", "AccessTime")
+        .unwrap()
+        .unwrap();
+    assert_eq!(last.count, 3);
+
+    // Older than both kept hours: refused, and slowest untouched.
+    clock.set(std::time::UNIX_EPOCH + Duration::from_secs(H1 + 10));
+    let err = store
+        .record_timing(&mut con, "GET /", "AccessTime", 50.0)
+        .unwrap_err();
+    assert!(err.is_invalid_input(), "{err}");
+    assert_eq!(slowest_score(&mut con, "GET /"), Some(1.0));
+    assert_eq!(
+        store.slowest(&mut con, "AccessTime", 10).unwrap(),
+        [("GET /".to_owned(), 1.0)]
+    );
+}
+
+#[test]
+fn a_refused_slowest_update_comes_after_the_statistics() {
+    let server = RedisServer::start();
+    let mut con = server.connection();
+    let store = Store::new().with_clock(at(H1 + 1));
+    redis::cmd("SET")
+        .arg("slowest:AccessTime")
+        .arg("x")
+        .exec(&mut con)
+        .unwrap();
+    let err = store
+        .record_timing(&mut con, "GET /", "AccessTime", 1.0)
+        .unwrap_err();
+    assert!(err.is_wrong_type(), "{err}");
+    assert!(err.to_string().contains("slowest:AccessTime"), "{err}");
+    let s = store
+        .stats(&mut con, "GET /", "AccessTime")
+        .unwrap()
+        .unwrap();
+    assert_eq!(s.count, 1, "the statistics were updated first");
+}
