@@ -7,11 +7,11 @@ use std::time::SystemTime;
 use redis::{FromRedisValue, Pipeline, Value};
 
 use super::Settings;
-use crate::store::keys::Rotated;
+use crate::store::keys::{Keys, Rotated};
 use crate::store::recent::queue_recent;
 use crate::store::slowest::queue_slowest;
 use crate::store::stats::Counted;
-use crate::store::{Summary, common, counters, stats};
+use crate::store::{PRECISIONS, Summary, common, counters, stats};
 
 /// What one group writes.
 #[derive(Debug, Clone)]
@@ -49,10 +49,13 @@ pub(crate) struct Group {
 /// How Redis answered one group.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Reply {
-    Done,
+    /// It landed; a command that failed without undoing that (a counter's `known:`
+    /// registration, say) is named in the message, for the last error.
+    Done(Option<String>),
     Stale,
     /// The scripts were not loaded: the group had no effect and may be sent again.
     NoScript,
+    /// Nothing of it was applied; the message names the key and Redis's error.
     Failed(String),
 }
 
@@ -92,14 +95,16 @@ impl Group {
     }
 
     /// Reads this group's replies (one per command it queued).
-    pub(crate) fn reply(&self, replies: &[Value]) -> Reply {
+    pub(crate) fn reply(&self, replies: &[Value], keys: &Keys) -> Reply {
+        if let Write::Count { name, buckets } = &self.write {
+            return count_reply(name, buckets, replies, keys);
+        }
         for v in replies {
             if let Value::ServerError(e) = v {
                 if e.code() == "NOSCRIPT" {
                     return Reply::NoScript;
                 }
-                let detail = e.details().unwrap_or_default();
-                return Reply::Failed(format!("{} {detail}", e.code()));
+                return Reply::Failed(refused(self.key(), e));
             }
         }
         let stale = match (&self.write, replies.first()) {
@@ -107,7 +112,11 @@ impl Group {
             (Write::Stats { .. }, Some(Value::Array(a))) => a.is_empty(),
             _ => false,
         };
-        if stale { Reply::Stale } else { Reply::Done }
+        if stale {
+            Reply::Stale
+        } else {
+            Reply::Done(None)
+        }
     }
 
     /// The slowest update a landed group calls for: its context's new mean, when it has a
@@ -140,6 +149,52 @@ impl Group {
             mean: c.stats.mean(),
         }))
     }
+}
+
+/// A counter's replies: one HINCRBY per bucket, in the order `queue_counts` sends them
+/// (precision by precision), then the `known:` ZADD. Each HINCRBY applies on its own (EXEC
+/// does not roll back), so the increments landed if any HINCRBY did: then they must never
+/// be sent again, and the failures are only reported. Only when none landed is nothing
+/// applied.
+fn count_reply(name: &str, buckets: &[(u64, i64, i64)], replies: &[Value], keys: &Keys) -> Reply {
+    let precisions = PRECISIONS
+        .iter()
+        .flat_map(|p| buckets.iter().filter(move |(bp, ..)| bp == p).map(|_| *p));
+    let mut landed = false;
+    let mut errors = Vec::new();
+    let mut commands = replies.iter();
+    for p in precisions {
+        match commands.next() {
+            Some(Value::ServerError(e)) => {
+                let key = keys.counter(p, name).unwrap_or_else(|_| name.to_owned());
+                errors.push(refused(&key, e));
+            }
+            Some(_) => landed = true,
+            None => errors.push(format!("no reply for counter `{name}` at precision {p}")),
+        }
+    }
+    for v in commands {
+        if let Value::ServerError(e) = v {
+            errors.push(refused(&keys.known(), e));
+        }
+    }
+    let error = (!errors.is_empty()).then(|| errors.join("; "));
+    match (landed, error) {
+        (true, error) => Reply::Done(error),
+        (false, Some(why)) => Reply::Failed(why),
+        (false, None) => Reply::Failed(format!("counter `{name}` had nothing to write")),
+    }
+}
+
+/// Redis's error `e` for a command on `key`, for the last error.
+fn refused(key: &str, e: &redis::ServerError) -> String {
+    format!(
+        "writing `{key}`: {} {}",
+        e.code(),
+        e.details().unwrap_or_default().trim_end()
+    )
+    .trim_end()
+    .to_owned()
 }
 
 /// Setting one context's mean in its slowest set, after its statistics landed.

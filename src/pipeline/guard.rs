@@ -91,6 +91,11 @@ impl Guard {
 
     fn stop(&mut self) -> FlushReport {
         let deadline = later(Instant::now(), self.shutdown_timeout);
+        // Told first, so that it winds down while the pipeline writes what is queued (which
+        // may take the whole timeout while Redis is away), and is joined with what remains.
+        if let Some(cleaner) = &self.cleaner {
+            cleaner.signal_stop();
+        }
         let report = self.stop_pipeline(deadline);
         if let Some(cleaner) = self.cleaner.take() {
             let _ = cleaner.stop_within(deadline.saturating_duration_since(Instant::now()));
@@ -112,8 +117,7 @@ impl Guard {
             self.pipeline.report(0)
         } else {
             // The worker is stuck in a connect or a read; leave it to finish on its own.
-            let (held, _) = queue.held();
-            self.pipeline.report(held as u64)
+            self.pipeline.report(queue.unsettled())
         }
     }
 }
@@ -131,5 +135,47 @@ impl fmt::Debug for Guard {
             .field("running", &self.thread.is_some())
             .field("cleaner", &self.cleaner.is_some())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::TcpListener;
+    use std::time::SystemTime;
+
+    use super::*;
+
+    #[test]
+    fn the_cleaner_is_told_to_stop_before_the_pipeline_is_waited_for() {
+        // Nothing listens there: the worker retries until the shutdown timeout runs out.
+        let port = {
+            let l = TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let timeout = Duration::from_secs(3);
+        let (layer, guard) = crate::builder()
+            .url(format!("redis://127.0.0.1:{port}/"))
+            .name("app")
+            .backoff(Duration::from_millis(10), Duration::from_millis(50))
+            .shutdown_timeout(timeout)
+            .cleaner(true)
+            .build()
+            .unwrap();
+        guard.pipeline.count("c", 1, SystemTime::now());
+        let ended = guard.cleaner.as_ref().unwrap().ended();
+        let start = Instant::now();
+        let stopping = std::thread::spawn(move || guard.shutdown());
+        assert!(
+            ended.wait(timeout / 3),
+            "the cleaner ends while the pipeline still tries to write"
+        );
+        let report = stopping.join().unwrap();
+        assert!(start.elapsed() >= timeout / 2, "{:?}", start.elapsed());
+        assert_eq!(
+            (report.written, report.dropped.shutdown),
+            (0, 1),
+            "{report:?}"
+        );
+        drop(layer);
     }
 }

@@ -4,13 +4,21 @@
 //! three condition variables: the worker waits for work, blocking callers wait for space,
 //! flushers wait for their records to be settled. Capacity counts records and bytes from
 //! acceptance until the worker settles them (written or dropped), so the flush in flight is
-//! inside the budget too. Accepted records are numbered in queue order, which lets a flush
-//! wait for exactly the records accepted before it.
+//! inside the budget too.
 //!
 //! The queue also owns the [`Tally`] of counter increments. Whenever it hands out a batch,
 //! flushes or closes, it first moves what the tally holds into its own items, under its lock:
-//! so a flush waits for every increment made before it, as for any record. Those records
-//! were already bounded by the tally's capacity and are not refused for lack of room here.
+//! so a flush waits for every increment made before it, as for any record. Those count
+//! records stay within the tally's capacity, not the queue's: their (counter, second) pairs
+//! remain reserved in the tally until they are settled, so however often a flush moves them
+//! here while Redis is away, the tally refuses new pairs instead of the sums piling up, and
+//! log events keep the whole queue. Memory is thus bounded by the queue's records and bytes
+//! plus the tally's pairs.
+//!
+//! What was accepted is numbered in queue order by weight (one per event or sample, one per
+//! increment summed into a count record), which lets a flush wait for exactly what was
+//! accepted before it and report what is still waiting in the units of `written` and
+//! `dropped`.
 
 use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
@@ -49,14 +57,17 @@ pub(crate) struct Queue {
 
 #[derive(Debug, Default)]
 struct Inner {
+    /// Each record with its size.
     items: VecDeque<(Record, usize)>,
+    /// Records (count records aside) accepted and not yet settled, against `max_records`.
     held_records: usize,
+    /// Their bytes, against `max_bytes`.
     held_bytes: usize,
-    /// Records accepted so far; the last accepted record has number `pushed`.
+    /// Weight accepted so far: the last accepted record ends at number `pushed`.
     pushed: u64,
-    /// Records handed to the worker so far.
+    /// Weight handed to the worker so far.
     taken: u64,
-    /// Records written or dropped by the worker so far.
+    /// Weight written or dropped by the worker so far.
     settled: u64,
     /// The worker should hand out records up to this number without waiting for a batch.
     flush_target: u64,
@@ -73,7 +84,13 @@ struct Inner {
 #[derive(Debug, Default)]
 pub(crate) struct Taken {
     pub records: Vec<Record>,
+    /// Records other than count records, and their bytes: what they hold of the budgets.
+    pub held: usize,
     pub bytes: usize,
+    /// Count records: the tally's pairs they hold.
+    pub counts: usize,
+    /// The weight of the records: what they count for in `written` and `dropped`.
+    pub weight: u64,
     pub seq_end: u64,
     /// The queue is closed and was empty: the worker may stop.
     pub done: bool,
@@ -104,19 +121,18 @@ impl Queue {
         &self.tally
     }
 
-    /// Moves the tally's sums into the queue as count records.
+    /// Moves the tally's sums into the queue as count records. They stay outside the
+    /// queue's budgets: the tally keeps their pairs reserved until they are settled.
     fn absorb(&self, g: &mut Inner) {
-        if self.tally.len() == 0 {
+        if self.tally.unsent() == 0 {
             return;
         }
         let mut drained = Vec::new();
         self.tally.drain(&mut drained);
         for record in drained {
             let size = record.size();
+            g.pushed += record.weight();
             g.items.push_back((record, size));
-            g.held_records += 1;
-            g.held_bytes += size;
-            g.pushed += 1;
         }
     }
 
@@ -214,41 +230,23 @@ impl Queue {
     fn drain(&self, g: &mut Inner) -> Taken {
         self.absorb(g);
         let k = g.items.len().min(self.batch_size);
-        let mut records = Vec::with_capacity(k);
-        let mut bytes = 0;
-        for (r, size) in g.items.drain(..k) {
-            records.push(r);
-            bytes += size;
-        }
-        g.taken += k as u64;
-        Taken {
-            records,
-            bytes,
-            seq_end: g.taken,
-            done: false,
-        }
+        hand_out(g, k, false)
     }
 
     /// Hands out everything still queued (at shutdown, to count it as dropped).
     pub(crate) fn take_all(&self) -> Taken {
         let mut g = self.lock();
-        let bytes = g.items.iter().map(|(_, s)| s).sum();
-        let records: Vec<Record> = g.items.drain(..).map(|(r, _)| r).collect();
-        g.taken += records.len() as u64;
-        Taken {
-            records,
-            bytes,
-            seq_end: g.taken,
-            done: true,
-        }
+        let k = g.items.len();
+        hand_out(&mut g, k, true)
     }
 
-    /// The worker is done with `records` records of `bytes` bytes, up to number `seq_end`.
-    pub(crate) fn settle(&self, records: usize, bytes: usize, seq_end: u64) {
+    /// The worker is done with `t`'s records: they were written or dropped.
+    pub(crate) fn settle(&self, t: &Taken) {
         let mut g = self.lock();
-        g.held_records -= records.min(g.held_records);
-        g.held_bytes -= bytes.min(g.held_bytes);
-        g.settled = g.settled.max(seq_end);
+        g.held_records -= t.held.min(g.held_records);
+        g.held_bytes -= t.bytes.min(g.held_bytes);
+        self.tally.release(t.counts);
+        g.settled = g.settled.max(t.seq_end);
         if g.space_waiters > 0 {
             self.space.notify_all();
         }
@@ -256,7 +254,7 @@ impl Queue {
     }
 
     /// Asks the worker to write everything accepted so far and waits at most `timeout`.
-    /// Returns how many of those records were not settled in time.
+    /// Returns the weight of what was not settled in time.
     pub(crate) fn flush(&self, timeout: Duration) -> u64 {
         let deadline = later(Instant::now(), timeout);
         let mut g = self.lock();
@@ -350,11 +348,41 @@ impl Queue {
         true
     }
 
-    /// Records and bytes accepted and not yet settled.
+    /// Records accepted and not yet settled (counting each (counter, second) pair the tally
+    /// holds for a sum, summed there or queued), and the bytes the byte budget counts.
     pub(crate) fn held(&self) -> (usize, usize) {
         let g = self.lock();
-        (g.held_records, g.held_bytes)
+        (g.held_records + self.tally.len(), g.held_bytes)
     }
+
+    /// The weight accepted and not yet settled; after [`Queue::close`], which moved the
+    /// tally's sums into the queue, that is everything.
+    pub(crate) fn unsettled(&self) -> u64 {
+        let g = self.lock();
+        g.pushed.saturating_sub(g.settled)
+    }
+}
+
+/// Hands the first `k` items to the worker.
+fn hand_out(g: &mut Inner, k: usize, done: bool) -> Taken {
+    let mut t = Taken {
+        records: Vec::with_capacity(k),
+        done,
+        ..Taken::default()
+    };
+    for (r, size) in g.items.drain(..k) {
+        if r.is_count() {
+            t.counts += 1;
+        } else {
+            t.held += 1;
+            t.bytes += size;
+        }
+        t.weight += r.weight();
+        t.records.push(r);
+    }
+    g.taken += t.weight;
+    t.seq_end = g.taken;
+    t
 }
 
 #[cfg(test)]
@@ -364,13 +392,15 @@ mod tests {
     use std::time::SystemTime;
 
     use super::*;
-    use crate::pipeline::record::CountRecord;
+    use crate::pipeline::record::SampleRecord;
 
     fn rec() -> Record {
-        Record::Count(CountRecord {
-            name: Cow::Borrowed("c"),
-            n: 1,
+        Record::Sample(SampleRecord {
+            context: Cow::Borrowed("c"),
+            kind: Cow::Borrowed("AccessTime"),
+            value: 1.0,
             at: SystemTime::UNIX_EPOCH,
+            slowest: false,
         })
     }
 
@@ -385,7 +415,7 @@ mod tests {
         assert_eq!(t.records.len(), 2);
         // Taken but not settled: still inside the budget.
         assert_eq!(q.push(rec(), Overflow::Lossy), Err(DropReason::QueueFull));
-        q.settle(2, t.bytes, t.seq_end);
+        q.settle(&t);
         assert_eq!(q.held().0, 1);
         q.push(rec(), Overflow::Lossy).unwrap();
     }
@@ -417,7 +447,7 @@ mod tests {
         let q2 = Arc::clone(&q);
         let worker = std::thread::spawn(move || {
             let t = q2.take(Instant::now() + Duration::from_secs(5));
-            q2.settle(t.records.len(), t.bytes, t.seq_end);
+            q2.settle(&t);
         });
         q.push(rec(), Overflow::Block(Duration::from_secs(30)))
             .unwrap();
@@ -434,7 +464,7 @@ mod tests {
             // The batch is not full: only the flush request hands the records out.
             let t = q2.take(Instant::now() + Duration::from_secs(30));
             assert_eq!(t.records.len(), 2);
-            q2.settle(t.records.len(), t.bytes, t.seq_end);
+            q2.settle(&t);
         });
         assert_eq!(q.flush(Duration::from_secs(30)), 0);
         worker.join().unwrap();
@@ -456,23 +486,62 @@ mod tests {
     }
 
     #[test]
-    fn flush_and_close_take_the_tally_into_the_queue() {
-        let q = Queue::new(1, usize::MAX, 100);
+    fn flush_and_close_take_the_tally_into_the_queue_outside_its_budgets() {
+        let q = Queue::new(1, usize::MAX, 100).with_tally_capacity(10);
         q.push(rec(), Overflow::Lossy).unwrap();
         q.tally().add("a", 1, 2).unwrap();
+        q.tally().add("a", 1, 5).unwrap();
         q.tally().add("b", 1, 3).unwrap();
-        // The queue is full, yet the sums join it: they were bounded by the tally already.
+        // The queue is full, yet the sums join it: the tally bounds them. The flush waits
+        // for every increment, by weight.
         assert_eq!(
             q.flush(Duration::ZERO),
-            3,
+            4,
             "the flush waits for the sums too"
         );
-        assert_eq!(q.held().0, 3);
+        assert_eq!(q.held().0, 3, "one record, two pairs");
         q.tally().add("a", 2, 1).unwrap();
         q.close(Instant::now());
         assert_eq!(q.tally().add("a", 2, 1), Err(DropReason::Shutdown));
+        assert_eq!(q.unsettled(), 5);
         let t = q.take(Instant::now());
         assert_eq!(t.records.len(), 4);
+        assert_eq!((t.held, t.counts, t.weight), (1, 3, 5));
+        q.settle(&t);
+        assert_eq!(q.held(), (0, 0));
+        assert_eq!(q.unsettled(), 0);
+    }
+
+    #[test]
+    fn counter_sums_stay_bounded_by_the_tally_while_nothing_is_settled() {
+        // Redis away: the worker settles nothing, the application flushes now and then.
+        let q = Queue::new(10, usize::MAX, 100).with_tally_capacity(5);
+        let mut refused = 0;
+        for round in 0..100 {
+            for name in ["a", "b", "c", "d", "e"] {
+                if q.tally().add(name, round, 1).is_err() {
+                    refused += 1;
+                }
+            }
+            q.flush(Duration::ZERO);
+        }
+        assert_eq!(
+            refused,
+            5 * 99,
+            "new pairs refused while the first five wait"
+        );
+        assert_eq!(q.lock().items.len(), 5);
+        assert_eq!(q.held().0, 5);
+        // Log events keep the whole queue.
+        for _ in 0..10 {
+            q.push(rec(), Overflow::Lossy).unwrap();
+        }
+        assert_eq!(q.push(rec(), Overflow::Lossy), Err(DropReason::QueueFull));
+        // Once the sums are settled their pairs are free again.
+        let t = q.take(Instant::now());
+        assert_eq!((t.counts, t.held), (5, 10));
+        q.settle(&t);
+        q.tally().add("f", 100, 1).unwrap();
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::mem::size_of;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use crate::store::Severity;
@@ -13,18 +14,17 @@ pub const TRUNCATION_MARKER: &str = "…[truncated]";
 
 /// One unit of work for the worker.
 ///
-/// Adding a kind of record means: a variant here, its [`Record::size`], and its coalescing in
-/// `batch.rs` (one arm of `Batch::add`).
+/// Adding a kind of record means: a variant here, its [`Record::size`] and
+/// [`Record::weight`], and its coalescing in `batch.rs` (one arm of the match in
+/// `batch::build`).
 #[derive(Debug, Clone)]
 pub(crate) enum Record {
     /// A log event: the recent log of its severity, and the common log when `common` is set.
     Log(LogRecord),
     /// One sample of statistics (a span's duration, a histogram value, a gauge reading).
     Sample(SampleRecord),
-    /// An increment of a counter at every precision. Coalesced per name and second; the
-    /// counter facade (`count!`, the `metrics` recorder) sends its pre-aggregated
-    /// increments as these.
-    #[allow(dead_code)] // built by the counter facade
+    /// The sum of a counter's increments in one second, at every precision: what the
+    /// tally hands the queue for the increments of `count!` and the `metrics` recorder.
     Count(CountRecord),
 }
 
@@ -88,12 +88,16 @@ pub(crate) struct SampleRecord {
     pub slowest: bool,
 }
 
-/// `n` added to counter `name` in the buckets of `at`.
+/// `n` added to counter `name` in the buckets of `at`: the sum of `weight` increments.
 #[derive(Debug, Clone)]
 pub(crate) struct CountRecord {
-    pub name: Cow<'static, str>,
+    /// Shared with the tally, which keeps the name between flushes.
+    pub name: Arc<str>,
     pub n: i64,
     pub at: SystemTime,
+    /// The increments summed into `n` (at least one): what the record counts for in
+    /// `written` and `dropped`.
+    pub weight: u64,
 }
 
 impl Record {
@@ -112,9 +116,25 @@ impl Record {
                     + r.spans.capacity() * size_of::<&'static str>()
             }
             Record::Sample(r) => cow_heap(&r.context) + cow_heap(&r.kind),
-            Record::Count(r) => cow_heap(&r.name),
+            // The name's shared allocation: two counts and the text.
+            Record::Count(r) => 2 * size_of::<usize>() + r.name.len(),
         };
         size_of::<Record>() + heap
+    }
+
+    /// What the record counts for in `written` and `dropped`: one per event or sample, one
+    /// per counter increment summed into it.
+    pub(crate) fn weight(&self) -> u64 {
+        match self {
+            Record::Log(_) | Record::Sample(_) => 1,
+            Record::Count(r) => r.weight,
+        }
+    }
+
+    /// Whether the record is a counter sum, held by the tally's capacity rather than the
+    /// queue's budgets.
+    pub(crate) fn is_count(&self) -> bool {
+        matches!(self, Record::Count(_))
     }
 }
 
@@ -209,18 +229,22 @@ mod tests {
 
     #[test]
     fn size_counts_owned_text() {
-        let small = Record::Count(CountRecord {
-            name: Cow::Borrowed("hits"),
-            n: 1,
+        let small = Record::Sample(SampleRecord {
+            context: Cow::Borrowed("ctx"),
+            kind: Cow::Borrowed("AccessTime"),
+            value: 1.0,
             at: SystemTime::UNIX_EPOCH,
+            slowest: false,
         });
         let big = Record::Count(CountRecord {
-            name: Cow::Owned("x".repeat(1000)),
+            name: Arc::from("x".repeat(1000)),
             n: 1,
             at: SystemTime::UNIX_EPOCH,
+            weight: 3,
         });
         assert_eq!(small.size(), size_of::<Record>());
         assert!(big.size() >= size_of::<Record>() + 1000);
+        assert_eq!((small.weight(), big.weight()), (1, 3));
     }
 
     #[test]

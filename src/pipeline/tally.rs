@@ -4,16 +4,22 @@
 //!
 //! Shards of small maps, each behind its own mutex; a thread always uses the same shard
 //! (picked once per thread), so callers on different threads rarely meet and no lock is
-//! shared by all. A lock is held only to add one number or, by the drain, to swap a map out:
-//! never across I/O. Memory is bounded by the number of distinct (counter, second) pairs held
-//! at once; past it an increment is refused and counted as dropped
-//! ([`DropReason::CountersFull`]).
+//! shared by all. A lock is held only to add one number or, by the drain, to hand out a
+//! shard's sums: never across I/O.
+//!
+//! Memory is bounded by the capacity: the distinct (counter, second) pairs summed here, in
+//! the queue or in the flush in flight. A pair's slot is reserved by its first increment and
+//! freed only when its record is settled (written or dropped), so while Redis is away the
+//! sums waiting for it cannot grow past the capacity; past it an increment that needs a new
+//! pair is refused and counted as dropped ([`DropReason::CountersFull`]). Each pair holds
+//! its counter's name; a shard also keeps the names that had increments in the last
+//! interval, so the next increment of a counter finds its name and slot vector ready
+//! instead of allocating them.
 
-use std::borrow::Cow;
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, UNIX_EPOCH};
 
 use super::record::{CountRecord, Record};
@@ -22,11 +28,21 @@ use super::status::DropReason;
 /// Shards at most, whatever the number of cores.
 const MAX_SHARDS: usize = 64;
 
+/// Slots a counter keeps allocated between drains (more only after a long wait for Redis).
+const KEEP_SLOTS: usize = 4;
+
+/// A shard's map is shrunk when its capacity passes this many times the names it keeps
+/// (plus a little), so one burst of names does not hold its memory for ever.
+const SHRINK_FACTOR: usize = 4;
+const SHRINK_SLACK: usize = 64;
+
 #[derive(Debug)]
 pub(crate) struct Tally {
     shards: Box<[Padded<Mutex<Shard>>]>,
-    /// Distinct (counter, second) pairs held, over all shards.
-    entries: AtomicUsize,
+    /// Pairs reserved: summed in a shard, or handed out and not yet settled.
+    reserved: AtomicUsize,
+    /// Pairs summed in the shards, not yet handed out.
+    unsent: AtomicUsize,
     capacity: usize,
     closed: AtomicBool,
 }
@@ -39,9 +55,19 @@ struct Padded<T>(T);
 
 #[derive(Debug, Default)]
 struct Shard {
-    /// Counter name → (second, sum) pairs; rarely more than one or two seconds between two
-    /// drains, so a short vector beats a map.
-    names: HashMap<String, Vec<(i64, i64)>>,
+    /// Counter name → its sums per second; rarely more than one or two seconds between two
+    /// drains, so a short vector beats a map. Empty for a name with no increment since the
+    /// last drain (dropped at the drain after that).
+    names: HashMap<Arc<str>, Vec<Slot>>,
+}
+
+/// The increments of one counter in one second.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    second: i64,
+    sum: i64,
+    /// How many increments the sum holds.
+    weight: u64,
 }
 
 thread_local! {
@@ -64,7 +90,7 @@ fn thread_shard() -> usize {
 }
 
 impl Tally {
-    /// A tally holding at most `capacity` distinct (counter, second) pairs.
+    /// A tally holding at most `capacity` distinct (counter, second) pairs until settled.
     pub(crate) fn new(capacity: usize) -> Self {
         let cores = std::thread::available_parallelism().map_or(4, |n| n.get());
         let n = (cores * 2).next_power_of_two().clamp(2, MAX_SHARDS);
@@ -72,7 +98,8 @@ impl Tally {
             shards: (0..n)
                 .map(|_| Padded(Mutex::new(Shard::default())))
                 .collect(),
-            entries: AtomicUsize::new(0),
+            reserved: AtomicUsize::new(0),
+            unsent: AtomicUsize::new(0),
             capacity,
             closed: AtomicBool::new(false),
         }
@@ -95,45 +122,63 @@ impl Tally {
             return Err(DropReason::Shutdown);
         }
         if let Some(slots) = shard.names.get_mut(name) {
-            if let Some(slot) = slots.iter_mut().rev().find(|(s, _)| *s == second) {
-                slot.1 = slot.1.saturating_add(n);
+            if let Some(slot) = slots.iter_mut().rev().find(|s| s.second == second) {
+                slot.sum = slot.sum.saturating_add(n);
+                slot.weight = slot.weight.saturating_add(1);
                 return Ok(());
             }
             self.reserve()?;
-            slots.push((second, n));
+            slots.push(Slot::new(second, n));
             return Ok(());
         }
         self.reserve()?;
-        shard.names.insert(name.to_owned(), vec![(second, n)]);
+        shard
+            .names
+            .insert(Arc::from(name), vec![Slot::new(second, n)]);
         Ok(())
     }
 
     fn reserve(&self) -> Result<(), DropReason> {
-        if self.entries.fetch_add(1, Ordering::Relaxed) >= self.capacity {
-            self.entries.fetch_sub(1, Ordering::Relaxed);
+        if self.reserved.fetch_add(1, Ordering::Relaxed) >= self.capacity {
+            self.reserved.fetch_sub(1, Ordering::Relaxed);
             return Err(DropReason::CountersFull);
         }
+        self.unsent.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
 
-    /// Takes every sum held as one count record per (counter, second), appended to `out`.
+    /// Hands out every sum held as one count record per (counter, second), appended to
+    /// `out`. Their pairs stay reserved until [`Tally::release`]. Each shard keeps its
+    /// allocations for the next interval, except the names idle since the last drain.
     pub(crate) fn drain(&self, out: &mut Vec<Record>) {
         let mut taken = 0;
         for i in 0..self.shards.len() {
-            let names = std::mem::take(&mut self.shard(i).names);
-            for (name, slots) in names {
+            let mut shard = self.shard(i);
+            shard.names.retain(|name, slots| {
+                if slots.is_empty() {
+                    return false;
+                }
                 taken += slots.len();
-                if let [(second, n)] = slots[..] {
-                    out.push(count(name, second, n));
-                    continue;
+                out.extend(slots.drain(..).map(|s| count(name, s)));
+                if slots.capacity() > KEEP_SLOTS {
+                    slots.shrink_to(KEEP_SLOTS);
                 }
-                for (second, n) in slots {
-                    out.push(count(name.clone(), second, n));
-                }
+                true
+            });
+            let kept = shard.names.len();
+            if shard.names.capacity() > SHRINK_FACTOR * kept + SHRINK_SLACK {
+                shard.names.shrink_to(2 * kept);
             }
         }
         if taken > 0 {
-            self.entries.fetch_sub(taken, Ordering::Relaxed);
+            self.unsent.fetch_sub(taken, Ordering::Relaxed);
+        }
+    }
+
+    /// `pairs` records handed out by [`Tally::drain`] were settled: their slots are free.
+    pub(crate) fn release(&self, pairs: usize) {
+        if pairs > 0 {
+            self.reserved.fetch_sub(pairs, Ordering::Relaxed);
         }
     }
 
@@ -147,63 +192,93 @@ impl Tally {
         }
     }
 
-    /// Distinct (counter, second) pairs held.
+    /// Distinct (counter, second) pairs reserved: summed here, or handed out and not yet
+    /// settled.
     pub(crate) fn len(&self) -> usize {
-        self.entries.load(Ordering::Relaxed)
+        self.reserved.load(Ordering::Relaxed)
+    }
+
+    /// Pairs summed here and not yet handed out.
+    pub(crate) fn unsent(&self) -> usize {
+        self.unsent.load(Ordering::Relaxed)
+    }
+
+    /// Names each shard keeps, and the capacity of its map.
+    #[cfg(test)]
+    fn footprint(&self) -> Vec<(usize, usize)> {
+        (0..self.shards.len())
+            .map(|i| {
+                let s = self.shard(i);
+                (s.names.len(), s.names.capacity())
+            })
+            .collect()
     }
 }
 
-/// `n` added to `name` at the start of second `second`.
-fn count(name: String, second: i64, n: i64) -> Record {
-    let d = Duration::from_secs(second.unsigned_abs());
-    let at = if second >= 0 {
+impl Slot {
+    fn new(second: i64, sum: i64) -> Self {
+        Slot {
+            second,
+            sum,
+            weight: 1,
+        }
+    }
+}
+
+/// The sum of `slot` for counter `name`, at the start of its second.
+fn count(name: &Arc<str>, slot: Slot) -> Record {
+    let d = Duration::from_secs(slot.second.unsigned_abs());
+    let at = if slot.second >= 0 {
         UNIX_EPOCH + d
     } else {
         UNIX_EPOCH - d
     };
     Record::Count(CountRecord {
-        name: Cow::Owned(name),
-        n,
+        name: Arc::clone(name),
+        n: slot.sum,
         at,
+        weight: slot.weight,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
-    use std::sync::Arc;
 
     use super::*;
     use crate::store::clock::unix_secs;
 
-    fn sums(records: &[Record]) -> BTreeMap<(String, i64), i64> {
+    /// (name, second) → (sum, weight).
+    fn sums(records: &[Record]) -> BTreeMap<(String, i64), (i64, u64)> {
         let mut out = BTreeMap::new();
         for r in records {
             let Record::Count(c) = r else {
                 panic!("not a count: {r:?}")
             };
-            let prev = out.insert((c.name.to_string(), unix_secs(c.at)), c.n);
+            let prev = out.insert((c.name.to_string(), unix_secs(c.at)), (c.n, c.weight));
             assert!(prev.is_none(), "one record per (name, second)");
         }
         out
     }
 
     #[test]
-    fn sums_per_name_and_second_and_drains_once() {
+    fn sums_and_weighs_per_name_and_second_and_drains_once() {
         let t = Tally::new(100);
         t.add("a", 10, 1).unwrap();
         t.add("a", 10, 2).unwrap();
         t.add("a", 11, 4).unwrap();
         t.add("b", -1, 8).unwrap();
-        assert_eq!(t.len(), 3);
+        assert_eq!((t.len(), t.unsent()), (3, 3));
         let mut out = Vec::new();
         t.drain(&mut out);
         let want = BTreeMap::from([
-            (("a".to_owned(), 10), 3),
-            (("a".to_owned(), 11), 4),
-            (("b".to_owned(), -1), 8),
+            (("a".to_owned(), 10), (3, 2)),
+            (("a".to_owned(), 11), (4, 1)),
+            (("b".to_owned(), -1), (8, 1)),
         ]);
         assert_eq!(sums(&out), want);
+        assert_eq!((t.len(), t.unsent()), (3, 0), "reserved until settled");
+        t.release(3);
         assert_eq!(t.len(), 0);
         out.clear();
         t.drain(&mut out);
@@ -220,8 +295,24 @@ mod tests {
         t.add("a", 1, 5).unwrap();
         let mut out = Vec::new();
         t.drain(&mut out);
-        assert_eq!(sums(&out)[&("a".to_owned(), 1)], 6);
+        assert_eq!(sums(&out)[&("a".to_owned(), 1)], (6, 2));
+        t.release(2);
         t.add("c", 1, 1).unwrap();
+    }
+
+    #[test]
+    fn drained_pairs_keep_their_slots_until_released() {
+        let t = Tally::new(2);
+        t.add("a", 1, 1).unwrap();
+        t.add("b", 1, 1).unwrap();
+        let mut out = Vec::new();
+        t.drain(&mut out);
+        // Their records wait for Redis: no room for more sums meanwhile.
+        assert_eq!(t.add("c", 1, 1), Err(DropReason::CountersFull));
+        assert_eq!(t.add("a", 1, 1), Err(DropReason::CountersFull));
+        t.release(1);
+        t.add("c", 1, 1).unwrap();
+        assert_eq!(t.add("d", 1, 1), Err(DropReason::CountersFull));
     }
 
     #[test]
@@ -232,7 +323,45 @@ mod tests {
         assert_eq!(t.add("a", 1, 1), Err(DropReason::Shutdown));
         let mut out = Vec::new();
         t.drain(&mut out);
-        assert_eq!(sums(&out)[&("a".to_owned(), 1)], 1);
+        assert_eq!(sums(&out)[&("a".to_owned(), 1)], (1, 1));
+    }
+
+    #[test]
+    fn a_drain_keeps_the_names_and_map_of_the_interval_and_sheds_idle_ones() {
+        const NAMES: usize = 1_000;
+        let t = Tally::new(usize::MAX);
+        let names: Vec<String> = (0..NAMES).map(|i| format!("c{i}")).collect();
+        let held = |t: &Tally| -> (usize, usize) {
+            t.footprint()
+                .iter()
+                .fold((0, 0), |(n, c), (a, b)| (n + a, c + b))
+        };
+        for name in &names {
+            t.add(name, 1, 1).unwrap();
+        }
+        let mut out = Vec::new();
+        t.drain(&mut out);
+        assert_eq!(out.len(), NAMES);
+        let (kept, capacity) = held(&t);
+        assert_eq!(kept, NAMES, "names stay for the next interval");
+        assert!(capacity >= NAMES, "the map keeps its room: {capacity}");
+        // The same counters again: found in place, summed as before.
+        for name in &names {
+            t.add(name, 2, 3).unwrap();
+        }
+        out.clear();
+        t.drain(&mut out);
+        assert_eq!(sums(&out)[&("c7".to_owned(), 2)], (3, 1));
+        assert_eq!(held(&t).1, capacity, "no regrowth");
+        // An interval without their increments: the names go, and the memory with them.
+        t.add("busy", 3, 1).unwrap();
+        t.drain(&mut out);
+        let (kept, capacity) = held(&t);
+        assert_eq!(kept, 1);
+        assert!(
+            capacity <= t.shards.len() * (SHRINK_FACTOR + SHRINK_SLACK),
+            "{capacity}"
+        );
     }
 
     #[test]
@@ -250,20 +379,24 @@ mod tests {
             })
             .collect();
         let mut out = Vec::new();
+        let drain = |out: &mut Vec<Record>| {
+            let before = out.len();
+            t.drain(out);
+            t.release(out.len() - before);
+        };
         while !threads.iter().all(|h| h.is_finished()) {
-            t.drain(&mut out);
+            drain(&mut out);
         }
         for h in threads {
             h.join().unwrap();
         }
-        t.drain(&mut out);
-        let total: i64 = out
-            .iter()
-            .map(|r| match r {
-                Record::Count(c) => c.n,
-                _ => 0,
-            })
-            .sum();
+        drain(&mut out);
+        let (total, weight) = out.iter().fold((0, 0), |(n, w), r| match r {
+            Record::Count(c) => (n + c.n, w + c.weight),
+            _ => (n, w),
+        });
         assert_eq!(total, 20_000 * (1 + 2 + 3 + 4));
+        assert_eq!(weight, 4 * 20_000);
+        assert_eq!(t.len(), 0);
     }
 }

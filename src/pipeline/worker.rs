@@ -9,10 +9,13 @@
 //!   before the break, whose reply was lost, is applied twice (at-least-once).
 //! - A command error inside EXEC (e.g. `WRONGTYPE`): EXEC does not roll back, so the flush
 //!   is never sent again; records none of whose writes landed are dropped with the reason.
+//!   A counter's write is judged by its HINCRBYs alone: if one landed, its increments count
+//!   as written (a refused HINCRBY of another precision, or a refused `known:`
+//!   registration, shows in the last error).
 //! - Drops are told to Redis by a note (a recent-log entry and the dropped counter), sent
 //!   with the next batch, on the next tick, or on its own at shutdown. Each of its two writes
-//!   covers the drops up to the last time that write landed, so a refused one is sent again
-//!   and a landed one never twice.
+//!   covers the drops up to the last time that write landed, by the same judgement, so a
+//!   refused one (nothing of it applied) is sent again and a landed one never twice.
 //!
 //! Slowest sets lie outside the hash tag of the statistics script, so their updates are a
 //! second MULTI/EXEC right after the flush: the means the scripts answered, for samples
@@ -28,6 +31,7 @@ use super::batch::{self, DropNote};
 use super::group::{self, Group, Reply, SlowestUpdate, Write};
 use super::link::{Link, Sent};
 use super::queue::{Queue, Taken};
+use super::record::Record;
 use super::status::{Counters, DropCounts, DropReason};
 use super::{Settings, later, mark_worker_thread};
 
@@ -72,7 +76,7 @@ impl Prepared {
 
 /// What became of the writes of one batch. A record is written when at least one of its
 /// writes landed, and dropped with the reason of its first failed write when none did (see
-/// [`DropReason`]).
+/// [`DropReason`]); either way it counts for its weight.
 struct Outcomes {
     landed: Vec<bool>,
     failed: Vec<Option<DropReason>>,
@@ -113,15 +117,26 @@ impl Outcomes {
         }
     }
 
-    /// Records written, and the reason of each record dropped.
-    fn settle(&self) -> (u64, impl Iterator<Item = DropReason> + '_) {
+    /// The weight of `records` written, and the reason and weight of each record dropped.
+    fn settle<'a>(
+        &'a self,
+        records: &'a [Record],
+    ) -> (u64, impl Iterator<Item = (DropReason, u64)> + 'a) {
         let outcome = self
             .landed
             .iter()
             .zip(&self.failed)
-            .map(|(landed, failed)| if *landed { None } else { *failed });
-        let written = outcome.clone().filter(Option::is_none).count() as u64;
-        (written, outcome.flatten())
+            .zip(records)
+            .map(|((landed, failed), r)| (if *landed { None } else { *failed }, r.weight()));
+        let written = outcome
+            .clone()
+            .filter(|(reason, _)| reason.is_none())
+            .map(|(_, w)| w)
+            .sum();
+        (
+            written,
+            outcome.filter_map(|(reason, w)| reason.map(|r| (r, w))),
+        )
     }
 }
 
@@ -182,9 +197,8 @@ impl Worker {
 
     fn abandon(&self, taken: Taken) {
         self.counters
-            .add_dropped(DropReason::Shutdown, taken.records.len() as u64);
-        self.queue
-            .settle(taken.records.len(), taken.bytes, taken.seq_end);
+            .add_dropped(DropReason::Shutdown, taken.weight);
+        self.queue.settle(&taken);
     }
 
     /// A note of the drops not yet written, with the counts it covers. `alone`: it would be
@@ -261,9 +275,12 @@ impl Worker {
             let mut again = Vec::new();
             for ((i, g), range) in pending.iter().zip(&groups).zip(ranges) {
                 let replies = replies.get(range).unwrap_or_default();
-                match g.reply(replies) {
-                    Reply::Done => {
+                match g.reply(replies, &self.settings.keys) {
+                    Reply::Done(error) => {
                         p.outcomes.landed(g);
+                        if let Some(why) = error {
+                            self.counters.set_error(why);
+                        }
                         match g.slowest_update(replies) {
                             Ok(Some(update)) => slowest.push((*i, update)),
                             Ok(None) => {}
@@ -280,11 +297,7 @@ impl Worker {
                         p.outcomes.failed(g, DropReason::CommandError);
                     }
                     Reply::Failed(why) => {
-                        self.counters.set_error(format!(
-                            "writing `{}`: {}",
-                            g.key(),
-                            why.trim_end()
-                        ));
+                        self.counters.set_error(why);
                         p.outcomes.failed(g, DropReason::CommandError);
                     }
                 }
@@ -314,13 +327,12 @@ impl Worker {
         if !gave_up {
             self.counters.set_last_flush(self.settings.clock.now());
         }
-        let (written, dropped) = p.outcomes.settle();
+        let (written, dropped) = p.outcomes.settle(&p.taken.records);
         self.counters.add_written(written);
-        for reason in dropped {
-            self.counters.add_dropped(reason, 1);
+        for (reason, weight) in dropped {
+            self.counters.add_dropped(reason, weight);
         }
-        let t = &p.taken;
-        self.queue.settle(t.records.len(), t.bytes, t.seq_end);
+        self.queue.settle(&p.taken);
         gave_up
     }
 

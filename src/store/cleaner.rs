@@ -340,6 +340,18 @@ impl CleanerHandle {
         self.shutdown();
     }
 
+    /// Asks the cleaner to stop without waiting for it (a guard does that before its own
+    /// shutdown, so both wind down at once).
+    pub(crate) fn signal_stop(&self) {
+        self.stop.stop();
+    }
+
+    /// Signalled when the thread has ended.
+    #[cfg(test)]
+    pub(crate) fn ended(&self) -> StopSignal {
+        self.done.clone()
+    }
+
     /// Stops the cleaner and waits at most `timeout` for its thread; returns whether it
     /// ended in time. A thread still inside a Redis call then ends on its own after it.
     pub fn stop_within(mut self, timeout: Duration) -> bool {

@@ -24,6 +24,7 @@ mod counters_cleaner;
 mod counters_macros;
 #[cfg(feature = "metrics")]
 mod counters_metrics;
+mod counters_settle;
 mod counters_util;
 mod geoip;
 mod harness;
