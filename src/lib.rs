@@ -78,8 +78,10 @@
 //! shared by all threads), with no I/O. Once per flush interval the worker writes the sums:
 //! one `HINCRBY` per counter, precision and bucket and one `known:` registration per counter,
 //! however many increments there were. [`Guard::flush`] and dropping the guard include the
-//! increments made so far. Memory is bounded by [`Builder::counter_capacity`]; past it
-//! increments are dropped and counted ([`DropReason::CountersFull`]).
+//! increments made so far. Memory is bounded by [`Builder::counter_capacity`]: the distinct
+//! (counter, second) sums held until they are written or dropped, also while Redis is away;
+//! past it increments are dropped and counted ([`DropReason::CountersFull`]). Counts of
+//! written and dropped count each increment once, however many one sum carries.
 //!
 //! The macros feed the pipeline of the current `tracing` dispatcher's [`RedisLayer`] (so
 //! `tracing::subscriber::with_default` scopes them too, through any per-layer filter), else
@@ -137,19 +139,20 @@
 //!
 //! # When Redis is away
 //!
-//! The application starts anyway; records wait in the queue (bounded by
-//! [`Builder::queue_capacity`] and [`Builder::queue_bytes`]). The worker reconnects with
-//! capped exponential backoff, loads the scripts on every (re)connect and sends the whole
-//! flush again. Until EXEC reaches Redis nothing of a flush is applied, so a broken
+//! The application starts anyway; records wait in the queue (log events and samples bounded
+//! by [`Builder::queue_capacity`] and [`Builder::queue_bytes`], counter sums by
+//! [`Builder::counter_capacity`]). The worker reconnects with capped exponential backoff,
+//! loads the scripts on every (re)connect and sends the whole flush again. Until EXEC reaches Redis nothing of a flush is applied, so a broken
 //! connection loses nothing and duplicates nothing, with one exception: a flush Redis
 //! executed just before the connection broke, whose reply was lost, is applied twice
 //! (delivery is at-least-once for that one flush). A command refused inside EXEC (say
 //! `WRONGTYPE` on a key someone else wrote) is never sent again, because EXEC does not roll
 //! back: the records it carried are counted as dropped.
 //!
-//! Every dropped record is counted by [`DropReason`], shown by [`Guard::flush`] and
-//! [`StatusHandle`], and, once Redis is reachable, written as an `N events dropped` entry in
-//! the recent log at `warning` and added to the `tracing-redis.dropped` counter.
+//! Every dropped record is counted by [`DropReason`] (a counter's sum for each increment it
+//! carried), shown by [`Guard::flush`] and [`StatusHandle`], and, once Redis is reachable,
+//! written as an `N events dropped` entry in the recent log at `warning` (increments count
+//! as events there) and added to the `tracing-redis.dropped` counter.
 //!
 //! # Shutdown
 //!

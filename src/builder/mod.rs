@@ -18,9 +18,10 @@ mod start;
 pub const REDIS_URL_ENV: &str = "REDIS_URL";
 /// The Redis URL used when none is set and `$REDIS_URL` is unset or empty.
 pub const DEFAULT_URL: &str = "redis://127.0.0.1:6379/";
-/// Records the queue holds at most (queued plus the flush in flight).
+/// Log events and samples the queue holds at most (queued plus the flush in flight).
 pub const DEFAULT_QUEUE_CAPACITY: usize = 65_536;
-/// Bytes the queue holds at most, as its own accounting counts them.
+/// Bytes of log events and samples the queue holds at most, as its own accounting counts
+/// them.
 pub const DEFAULT_QUEUE_BYTES: usize = 64 * 1024 * 1024;
 /// Records written per flush at most.
 pub const DEFAULT_BATCH_SIZE: usize = 1_024;
@@ -45,7 +46,7 @@ pub const DEFAULT_COMMON_CAPACITY: usize = 1_000;
 pub const DEFAULT_TIMING_LEVEL: LevelFilter = LevelFilter::INFO;
 /// The level [`Builder::try_init`] and the log backend record from.
 pub const DEFAULT_LEVEL: LevelFilter = LevelFilter::INFO;
-/// Distinct (counter, second) pairs summed in memory at most between two flushes.
+/// Distinct (counter, second) sums held at most until written or dropped.
 pub const DEFAULT_COUNTER_CAPACITY: usize = 16_384;
 
 impl Default for Normalisation {
@@ -169,13 +170,17 @@ impl Builder {
         self
     }
 
-    /// Records the queue holds at most. Default: [`DEFAULT_QUEUE_CAPACITY`].
+    /// Log events and samples the queue holds at most, from acceptance until written or
+    /// dropped (counter sums are bounded by [`Builder::counter_capacity`] instead). Past it
+    /// a record is dropped and counted, or waits in [`Overflow::Block`] mode. Default:
+    /// [`DEFAULT_QUEUE_CAPACITY`].
     pub fn queue_capacity(mut self, records: usize) -> Self {
         self.queue_capacity = records;
         self
     }
 
-    /// Bytes the queue holds at most. Default: [`DEFAULT_QUEUE_BYTES`].
+    /// Bytes of log events and samples the queue holds at most, as its own accounting
+    /// counts them (inline size plus owned text). Default: [`DEFAULT_QUEUE_BYTES`].
     pub fn queue_bytes(mut self, bytes: usize) -> Self {
         self.queue_bytes = bytes;
         self
@@ -280,11 +285,15 @@ impl Builder {
         self
     }
 
-    /// Distinct (counter, second) pairs that [`count!`](crate::count) and the `metrics`
-    /// recorder sum in memory at most between two flushes (and gauges and absolute counters
-    /// the recorder remembers at most). Past it an increment is dropped and counted
-    /// ([`DropReason::CountersFull`](crate::DropReason::CountersFull)). These sums join the
-    /// queue at each flush without counting against its capacity. Default:
+    /// Distinct (counter, second) sums of [`count!`](crate::count) and the `metrics`
+    /// recorder held at most, from the first increment of a pair until its sum is written
+    /// or dropped: summed in memory, queued or in the flush in flight (and gauges and
+    /// absolute counters the recorder remembers at most). Past it an increment that needs
+    /// a new pair is dropped and counted
+    /// ([`DropReason::CountersFull`](crate::DropReason::CountersFull)), so while Redis is
+    /// away the sums waiting for it stay within this number however often the
+    /// application flushes. Each sum holds its counter's name. These sums do not count
+    /// against [`Builder::queue_capacity`] and [`Builder::queue_bytes`]. Default:
     /// [`DEFAULT_COUNTER_CAPACITY`].
     pub fn counter_capacity(mut self, pairs: usize) -> Self {
         self.counter_capacity = pairs;

@@ -11,26 +11,28 @@ use super::{Pipeline, later};
 use crate::store::CleanerHandle;
 
 /// What a flush achieved. `written` and `dropped` are cumulative since the pipeline started
-/// (as in [`Status`](crate::Status)), so two reports can be subtracted. Each record emitted
-/// counts once, in `written` or in `dropped`, or in `failed` while it waits.
+/// (as in [`Status`](crate::Status)), so two reports can be subtracted. Each event, sample
+/// and counter increment emitted counts once, in `written` or in `dropped`, or in `failed`
+/// while it waits (the rule is spelt out at [`DropReason`](crate::DropReason)).
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FlushReport {
-    /// Records written to Redis: at least one of their writes landed (the rule is spelt
-    /// out at [`DropReason`](crate::DropReason)).
+    /// Events, samples and counter increments written to Redis: at least one of their
+    /// writes landed.
     pub written: u64,
-    /// Records dropped, by reason.
+    /// Events, samples and counter increments dropped, by reason.
     pub dropped: DropCounts,
-    /// Records accepted before the flush that were neither written nor dropped when it
-    /// returned: Redis was unreachable or slow for the whole timeout. They stay queued and
-    /// are written once Redis answers (at shutdown: dropped, see [`DropCounts::shutdown`]).
+    /// Events, samples and counter increments accepted before the flush that were neither
+    /// written nor dropped when it returned: Redis was unreachable or slow for the whole
+    /// timeout. They stay queued and are written once Redis answers (at shutdown: dropped,
+    /// see [`DropCounts::shutdown`]).
     pub failed: u64,
     /// The most recent error, if any happened.
     pub last_error: Option<String>,
 }
 
 impl FlushReport {
-    /// Every record accepted before the flush was written or dropped in time.
+    /// Everything accepted before the flush was written or dropped in time.
     pub fn is_complete(&self) -> bool {
         self.failed == 0
     }
@@ -41,7 +43,8 @@ impl FlushReport {
 /// unwritten then are counted as dropped
 /// ([`DropReason::Shutdown`](crate::DropReason::Shutdown)), and so are records and increments
 /// emitted afterwards. It stops the counter cleaner too, when
-/// [`Builder::cleaner`](crate::Builder::cleaner) started one.
+/// [`Builder::cleaner`](crate::Builder::cleaner) started one: told to stop first, it winds
+/// down while the pipeline writes, and is waited for within the same timeout.
 ///
 /// Keep it alive for as long as the application logs: bind it in `main`
 /// (`let _guard = …;`, not `let _ = …;`, which drops it at once).

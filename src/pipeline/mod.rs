@@ -57,7 +57,7 @@ pub(crate) struct Settings {
     pub backoff_max: Duration,
     pub overflow: Overflow,
     pub shutdown_timeout: Duration,
-    /// Distinct (counter, second) pairs summed in memory at most between two flushes.
+    /// Distinct (counter, second) sums held at most until written or dropped.
     pub counter_capacity: usize,
 }
 
@@ -140,7 +140,8 @@ impl Pipeline {
     }
 
     /// Adds `n` to counter `name` in the second of `at`, summed in memory until the next
-    /// flush; when it cannot be held, counts it as dropped. No I/O.
+    /// flush; when it cannot be held, counts it as dropped (one increment, whatever `n`).
+    /// No I/O.
     pub(crate) fn count(&self, name: &str, n: i64, at: SystemTime) {
         if let Err(reason) = self.queue.tally().add(name, unix_secs(at), n) {
             self.counters.add_dropped(reason, 1);

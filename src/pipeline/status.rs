@@ -11,12 +11,20 @@ use super::queue::Queue;
 
 /// Why records were dropped.
 ///
-/// Every record ends up written or dropped, never both, so `written + dropped` is every
-/// record emitted. A record is written when at least one of its writes landed: a log event
-/// at or above the common-log threshold makes two (its recent-log entry and its common-log
-/// count), every other record one. It is dropped, with the reason of its first failed
-/// write, only when none landed. A write that failed for a record that still counts as
-/// written (say a common-log key of another type) shows in [`Status::last_error`].
+/// `written` and `dropped` count what the application emitted: one per log event, one per
+/// timing or `metrics` sample, and one per counter increment (a [`count!`](crate::count)
+/// call, a `metrics` counter increment), however many increments one summed write carries.
+/// Everything emitted ends up written or dropped, never both, so `written + dropped` is
+/// everything emitted (plus, while it waits, [`FlushReport::failed`](crate::FlushReport)).
+///
+/// A record is written when at least one of its writes landed: a log event at or above the
+/// common-log threshold makes two (its recent-log entry and its common-log count), every
+/// other record one; a counter's sum is one write, which landed when at least one of its
+/// `HINCRBY`s (one per precision and bucket) did. It is dropped, with the reason of its
+/// first failed write, only when none landed, and then with all the increments it summed.
+/// A write that failed for a record that still counts as written (say a common-log key of
+/// another type, a counter hash of another type at one precision, or a refused `known:`
+/// registration) shows in [`Status::last_error`].
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DropReason {
@@ -37,7 +45,8 @@ pub enum DropReason {
     Shutdown,
     /// A counter increment (or a `metrics` gauge or absolute counter) found the local
     /// aggregation full: it held [`Builder::counter_capacity`](crate::Builder::counter_capacity)
-    /// distinct (counter, second) pairs waiting for the next flush.
+    /// distinct (counter, second) pairs not yet written (summed in memory, or waiting for
+    /// Redis).
     CountersFull,
 }
 
@@ -78,7 +87,8 @@ impl fmt::Display for DropReason {
     }
 }
 
-/// Dropped records, by reason. Counts are cumulative since the pipeline started.
+/// Dropped records, by reason: events and samples, and counter increments one each (see
+/// [`DropReason`]). Counts are cumulative since the pipeline started.
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct DropCounts {
@@ -156,13 +166,18 @@ pub struct Status {
     pub connected: bool,
     /// The most recent error (connection or command), with the key or URL it concerns.
     pub last_error: Option<String>,
-    /// Records accepted and not yet written or dropped (queued or in the flush in flight).
+    /// Records accepted and not yet written or dropped (queued or in the flush in flight):
+    /// log events and samples, at most [`Builder::queue_capacity`](crate::Builder::queue_capacity),
+    /// plus one per (counter, second) sum, at most
+    /// [`Builder::counter_capacity`](crate::Builder::counter_capacity).
     pub queued_records: usize,
-    /// Their bytes, as the queue's byte budget counts them.
+    /// The bytes of the log events and samples, as the queue's byte budget counts them
+    /// (counter sums are bounded by their count instead).
     pub queued_bytes: usize,
-    /// Records written to Redis (at least one of their writes landed; see [`DropReason`]).
+    /// Events, samples and counter increments written to Redis (at least one of their
+    /// writes landed; see [`DropReason`]).
     pub written: u64,
-    /// Records dropped, by reason.
+    /// Events, samples and counter increments dropped, by reason.
     pub dropped: DropCounts,
     /// When the last flush was written (the pipeline's clock).
     pub last_flush: Option<SystemTime>,
@@ -278,7 +293,7 @@ impl StatusHandle {
         self.counters.connected()
     }
 
-    /// Records dropped so far, by reason.
+    /// Events, samples and counter increments dropped so far, by reason.
     pub fn dropped(&self) -> DropCounts {
         self.counters.dropped()
     }

@@ -89,11 +89,15 @@ fn flushes_while_redis_is_away_keep_counter_sums_inside_the_tally() {
     }
     assert_eq!(total(&server, "tracing-redis.dropped"), 495);
     assert_eq!(recent(&server, Severity::Info).len(), 11);
-    let notes: Vec<String> = recent(&server, Severity::Warning)
-        .into_iter()
-        .map(|e| e.message)
-        .collect();
-    assert_eq!(notes, ["495 events dropped"]);
+    // One note, or two when the worker took its stuck batch after the first drops.
+    let told: u64 = recent(&server, Severity::Warning)
+        .iter()
+        .map(|e| {
+            let n = e.message.strip_suffix(" events dropped").unwrap();
+            n.parse::<u64>().unwrap()
+        })
+        .sum();
+    assert_eq!(told, 495);
 }
 
 #[test]
