@@ -15,11 +15,11 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use std::collections::HashMap;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+use support::bench::{Target, command_calls, median};
 use tracing_redis::count;
 use tracing_redis::store::Store;
 use tracing_subscriber::prelude::*;
@@ -35,56 +35,27 @@ const BURST_COUNTERS: [&str; 10] = [
 const BOOK_COMMANDS: u64 = 14;
 const WAIT: Duration = Duration::from_secs(60);
 
-struct Target {
-    url: String,
-    _server: Option<support::RedisServer>,
-}
-
-impl Target {
-    fn get() -> Self {
-        if let Some(port) = std::env::var("BENCH_REDIS_PORT")
-            .ok()
-            .and_then(|p| p.parse::<u16>().ok())
-        {
-            return Target {
-                url: format!("redis://127.0.0.1:{port}/"),
-                _server: None,
-            };
-        }
-        let server = support::RedisServer::options().tcp().start();
-        Target {
-            url: server.tcp_url(),
-            _server: Some(server),
-        }
-    }
-
-    fn connection(&self) -> redis::Connection {
-        redis::Client::open(self.url.as_str())
-            .unwrap()
-            .get_connection()
-            .unwrap()
-    }
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
-/// Nanoseconds per increment on the callers' threads, averaged over `threads` threads.
-fn round(threads: usize, increment: fn()) -> f64 {
+/// Nanoseconds per increment on the callers' threads, averaged over `threads` threads; with
+/// `local`, each thread runs its increments under `metrics::with_local_recorder(local, …)`.
+fn round(threads: usize, local: Option<&(dyn metrics::Recorder + Sync)>, increment: fn()) -> f64 {
     let barrier = Arc::new(Barrier::new(threads));
+    let run = || {
+        let start = Instant::now();
+        for _ in 0..CALLER_INCREMENTS {
+            increment();
+        }
+        start.elapsed()
+    };
     let total: Duration = std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
             .map(|_| {
                 let barrier = Arc::clone(&barrier);
                 s.spawn(move || {
                     barrier.wait();
-                    let start = Instant::now();
-                    for _ in 0..CALLER_INCREMENTS {
-                        increment();
+                    match local {
+                        Some(recorder) => metrics::with_local_recorder(recorder, run),
+                        None => run(),
                     }
-                    start.elapsed()
                 })
             })
             .collect();
@@ -101,30 +72,36 @@ fn baseline() {
     metrics::counter!("bench.hits").increment(1);
 }
 
-/// (ours, baseline) in nanoseconds per increment, medians of alternating rounds.
-fn caller_cost(threads: usize, guard: &tracing_redis::Guard) -> (f64, f64) {
-    round(threads, ours);
-    round(threads, baseline);
-    let (mut a, mut b) = (Vec::new(), Vec::new());
+fn metrics_plain() {
+    metrics::counter!("bench.metrics").increment(1);
+}
+
+fn metrics_labelled() {
+    metrics::counter!("bench.metrics", "route" => "/a", "code" => "200").increment(1);
+}
+
+/// Medians of alternating rounds of `a` and `b`, in nanoseconds per increment.
+fn compare(
+    threads: usize,
+    (local_a, a): (Option<&(dyn metrics::Recorder + Sync)>, fn()),
+    (local_b, b): (Option<&(dyn metrics::Recorder + Sync)>, fn()),
+    guard: &tracing_redis::Guard,
+) -> (f64, f64) {
+    round(threads, local_a, a);
+    round(threads, local_b, b);
+    let (mut xs, mut ys) = (Vec::new(), Vec::new());
     for _ in 0..CALLER_ROUNDS {
-        a.push(round(threads, ours));
-        b.push(round(threads, baseline));
+        xs.push(round(threads, local_a, a));
+        ys.push(round(threads, local_b, b));
     }
     let report = guard.flush(WAIT);
     assert!(report.is_complete(), "{report:?}");
-    (median(a), median(b))
+    (median(xs), median(ys))
 }
 
-/// Calls per command since the last `CONFIG RESETSTAT`.
-fn command_calls(con: &mut redis::Connection) -> HashMap<String, u64> {
-    let info: String = redis::cmd("INFO").arg("commandstats").query(con).unwrap();
-    info.lines()
-        .filter_map(|line| {
-            let (name, rest) = line.trim().strip_prefix("cmdstat_")?.split_once(':')?;
-            let calls = rest.split(',').find_map(|kv| kv.strip_prefix("calls="))?;
-            Some((name.to_owned(), calls.parse().ok()?))
-        })
-        .collect()
+/// (ours, baseline) in nanoseconds per increment, medians of alternating rounds.
+fn caller_cost(threads: usize, guard: &tracing_redis::Guard) -> (f64, f64) {
+    compare(threads, (None, ours), (None, baseline), guard)
 }
 
 /// (commands sent, seconds the increments took) for one burst of increments.
@@ -177,18 +154,19 @@ fn burst(target: &Target, store: &Store, guard: &tracing_redis::Guard) -> (u64, 
 fn main() {
     // `cargo bench` passes `--bench`; nothing else to parse.
     let target = Target::get();
-    let idle = median((0..CALLER_ROUNDS).map(|_| round(1, ours)).collect());
+    let idle = median((0..CALLER_ROUNDS).map(|_| round(1, None, ours)).collect());
     let run = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_millis();
     let namespace = format!("counters-bench-{run}");
     let (layer, guard) = tracing_redis::builder()
-        .url(target.url.as_str())
+        .url(target.url())
         .name("bench")
         .namespace(namespace.as_str())
         .build()
         .unwrap();
+    let recorder = layer.recorder();
     tracing_subscriber::registry().with(layer).init();
     let debugging = DebuggingRecorder::new();
     let snapshotter = debugging.snapshotter();
@@ -222,6 +200,41 @@ fn main() {
         .map(|(_, c)| c)
         .sum();
     assert_eq!(hits, rounds as i64, "every increment of ours reached Redis");
+    assert_eq!(guard.status().dropped().total(), 0);
+
+    // `metrics::counter!` through this crate's recorder and through a `DebuggingRecorder`,
+    // both local to the measuring threads: what a `metrics` user pays per increment.
+    let local_debugging = DebuggingRecorder::new();
+    for (what, increment) in [
+        ("", metrics_plain as fn()),
+        (" with 2 labels", metrics_labelled),
+    ] {
+        for threads in [1, 2] {
+            let (a, b) = compare(
+                threads,
+                (Some(&recorder), increment),
+                (Some(&local_debugging), increment),
+                &guard,
+            );
+            println!(
+                "metrics::counter!{what}, {threads} thread(s): {a:.1} ns/increment through \
+                 RedisRecorder vs {b:.1} ns through DebuggingRecorder (ratio {:.2})",
+                a / b
+            );
+        }
+    }
+    for name in ["bench.metrics", "bench.metrics;code=200;route=/a"] {
+        let n: i64 = store
+            .counter(&mut target.connection(), name, 86_400)
+            .unwrap()
+            .iter()
+            .map(|(_, c)| c)
+            .sum();
+        assert_eq!(
+            n, rounds as i64,
+            "every increment of `{name}` reached Redis"
+        );
+    }
     assert_eq!(guard.status().dropped().total(), 0);
 
     let mut commands = Vec::new();

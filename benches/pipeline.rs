@@ -22,6 +22,7 @@ use std::process::Command;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant, SystemTime};
 
+use support::bench::{Target, median};
 use tracing::{info, warn};
 use tracing_redis::Overflow;
 use tracing_redis::store::{LogEntry, Severity};
@@ -33,56 +34,6 @@ const DELIVERED_EVENTS: usize = 300_000;
 const DELIVERED_RUNS: usize = 5;
 const BOOK_EVENTS: usize = 10_000;
 const DISTINCT: usize = 1_000;
-
-struct Target {
-    host: String,
-    port: u16,
-    _server: Option<support::RedisServer>,
-}
-
-impl Target {
-    fn get() -> Self {
-        if let Some(port) = std::env::var("BENCH_REDIS_PORT")
-            .ok()
-            .and_then(|p| p.parse().ok())
-        {
-            return Target {
-                host: "127.0.0.1".to_owned(),
-                port,
-                _server: None,
-            };
-        }
-        let server = support::RedisServer::options().tcp().start();
-        let url = server.tcp_url();
-        let port = url
-            .trim_end_matches('/')
-            .rsplit(':')
-            .next()
-            .and_then(|p| p.parse().ok())
-            .expect("a port in the harness URL");
-        Target {
-            host: "127.0.0.1".to_owned(),
-            port,
-            _server: Some(server),
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("redis://{}:{}/", self.host, self.port)
-    }
-
-    fn connection(&self) -> redis::Connection {
-        redis::Client::open(self.url())
-            .unwrap()
-            .get_connection()
-            .unwrap()
-    }
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
 
 /// Nanoseconds per event on the callers' threads, averaged over `threads` threads.
 fn caller_round(dispatch: &tracing::Dispatch, threads: usize) -> f64 {

@@ -4,22 +4,23 @@
 //!
 //! Readers take a read lock just long enough to clone an `Arc`; writers parse outside the
 //! lock and take the write lock only to swap an entry. No I/O ever happens under these locks.
-//! The only lock held across I/O is the read-order lock (it also guards the loader
+//! The only thing held across I/O is the turn of the [`ReadOrder`] (it also lends the loader
 //! connection): every read of configuration, by the subscriber or by a caller loading a value
-//! for the first time, takes its sequence number and does its round trip under it. Reads go
-//! through two connections, so without it a read numbered later could be executed by Redis
-//! earlier, and a newer value be replaced by an older one. Callers that read from memory
-//! never take it.
+//! for the first time, takes its sequence number and does its round trip during its turn.
+//! Reads go through two connections, so without it a read numbered later could be executed
+//! by Redis earlier, and a newer value be replaced by an older one. Callers that read from
+//! memory never take a turn; a caller loading a value waits for its turn at most
+//! `io_timeout`, then gives up with an error instead of queueing behind reads that hang.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
 
 use super::Settings;
-use crate::error::{Error, ErrorKind, Result, is_connection_error};
+use super::read_order::ReadOrder;
+use crate::error::{Error, ErrorKind, Result};
 use crate::store::{Store, parse_config};
 
 /// Why the newest value of a key was not taken: kept as kind and text so it can be handed to
@@ -130,8 +131,7 @@ pub(crate) struct Shared {
     pub(crate) settings: Settings,
     tables: RwLock<Tables>,
     flag: RwLock<Flag>,
-    seq: AtomicU64,
-    loader: Mutex<Option<redis::Connection>>,
+    order: ReadOrder,
     state: Mutex<State>,
     changed: Condvar,
 }
@@ -173,24 +173,18 @@ impl Shared {
             settings,
             tables: RwLock::default(),
             flag: RwLock::default(),
-            seq: AtomicU64::new(0),
-            loader: Mutex::new(None),
+            order: ReadOrder::default(),
             state: Mutex::default(),
             changed: Condvar::new(),
         }
     }
 
-    /// A sequence number, taken under the read-order lock before a read: a later number
-    /// means a read Redis executed later.
-    fn next_seq(&self) -> u64 {
-        self.seq.fetch_add(1, Ordering::SeqCst) + 1
-    }
-
     /// Runs `read` (one round trip on the subscriber's connection) with a sequence number,
-    /// under the read-order lock, so that it is ordered with every other read.
+    /// during a turn of the read order, so that it is ordered with every other read. Waits
+    /// for the turn as long as it takes: a caller holds it for one read at most.
     pub(crate) fn read_in_order<T>(&self, read: impl FnOnce(u64) -> T) -> T {
-        let _order = lock(&self.loader);
-        read(self.next_seq())
+        let turn = self.order.wait();
+        read(turn.seq())
     }
 
     fn lookup(&self, kind: &str, component: &str) -> Option<Arc<Entry>> {
@@ -207,8 +201,15 @@ impl Shared {
         let key = self.store.keys().config(kind, component)?;
         // Tracked before the read: a notice arriving meanwhile makes the subscriber read it.
         self.track(kind, component, &key);
-        let (seq, fetched) = self.load(|con| redis::cmd("GET").arg(&key).query(con), &key);
-        let entry = self.apply(&key, seq, fetched);
+        let entry = match self.order.load(
+            &self.client,
+            self.settings.io_timeout,
+            |con| redis::cmd("GET").arg(&key).query(con),
+            &key,
+        ) {
+            Ok((seq, fetched)) => self.apply(&key, seq, fetched),
+            Err(problem) => self.gave_up(&key, problem),
+        };
         entry.and_then(|e| e.answer()).unwrap_or(Ok(None))
     }
 
@@ -273,6 +274,25 @@ impl Shared {
         Some(Arc::clone(slot))
     }
 
+    /// Records `problem` for `key` when no read of it has completed yet (any later read
+    /// replaces it, whatever its number), so that later readers get it from memory. Returns
+    /// the entry now current.
+    fn gave_up(&self, key: &str, problem: Problem) -> Option<Arc<Entry>> {
+        let mut tables = self.tables.write().unwrap_or_else(PoisonError::into_inner);
+        let (kind, component) = tables.by_key.get(key)?.clone();
+        let slot = tables.by_name.get_mut(&kind)?.get_mut(&component)?;
+        if slot.seq == 0 {
+            *slot = Arc::new(Entry {
+                key: slot.key.clone(),
+                seq: 0,
+                loaded: false,
+                value: None,
+                problem: Some(problem),
+            });
+        }
+        Some(Arc::clone(slot))
+    }
+
     /// Whether the maintenance flag is on: from memory, or read on this thread the first time.
     pub(crate) fn maintenance(&self) -> Result<bool> {
         {
@@ -284,7 +304,22 @@ impl Shared {
             }
         }
         let key = self.store.keys().maintenance();
-        let (seq, fetched) = self.load(|con| redis::cmd("GET").arg(&key).query(con), &key);
+        let (seq, fetched) = match self.order.load(
+            &self.client,
+            self.settings.io_timeout,
+            |con| redis::cmd("GET").arg(&key).query(con),
+            &key,
+        ) {
+            Ok(read) => read,
+            Err(problem) => {
+                // As `gave_up`: kept only until a read of the flag completes.
+                let mut flag = self.flag.write().unwrap_or_else(PoisonError::into_inner);
+                if flag.seq == 0 {
+                    flag.problem = Some(problem.clone());
+                }
+                return flag.on.ok_or_else(|| problem.to_error());
+            }
+        };
         self.apply_maintenance(seq, fetched.clone());
         let flag = self.flag.read().unwrap_or_else(PoisonError::into_inner);
         match (flag.on, fetched) {
@@ -307,35 +342,6 @@ impl Shared {
             }
             Err(p) => flag.problem = Some(p),
         }
-    }
-
-    /// Runs `query` on the loader connection (connecting it first if needed), under the
-    /// read-order lock, and returns the read's sequence number with what it gave. Only
-    /// callers reading a value for the first time come here.
-    fn load(
-        &self,
-        query: impl FnOnce(&mut redis::Connection) -> redis::RedisResult<Option<String>>,
-        key: &str,
-    ) -> (u64, Fetched) {
-        let mut loader = lock(&self.loader);
-        let seq = self.next_seq();
-        let con = match loader.as_mut() {
-            Some(con) => con,
-            None => match connect(&self.client, self.settings.io_timeout) {
-                Ok(con) => loader.insert(con),
-                Err(e) => {
-                    let problem = Problem::from(Error::redis(e, format!("reading `{key}`")));
-                    return (seq, Err(problem));
-                }
-            },
-        };
-        let fetched = query(con).map_err(|e| {
-            if is_connection_error(&e) {
-                *loader = None;
-            }
-            Problem::from(Error::redis(e, format!("reading `{key}`")))
-        });
-        (seq, fetched)
     }
 
     // --- the subscriber's state ---

@@ -50,8 +50,9 @@ impl LiveConfigBuilder {
         self
     }
 
-    /// Timeout for connecting and for each read and write. Default:
-    /// [`DEFAULT_IO_TIMEOUT`](super::DEFAULT_IO_TIMEOUT) (5 s). Must not be zero.
+    /// Timeout for connecting and for each read and write, and the longest a process's first
+    /// read of a value waits for another read in flight before giving up with an error.
+    /// Default: [`DEFAULT_IO_TIMEOUT`](super::DEFAULT_IO_TIMEOUT) (5 s). Must not be zero.
     pub fn io_timeout(mut self, timeout: Duration) -> Self {
         self.settings.io_timeout = timeout;
         self

@@ -24,10 +24,12 @@
 //! enough to clone an `Arc`, even when Redis is unreachable. Revalidation happens on the
 //! background thread, never on the reader's. The one exception is the **first** read of a
 //! configuration (or of the maintenance flag) by a process: that one is read from Redis on
-//! the caller's thread (bounded by [`DEFAULT_IO_TIMEOUT`]; it may first wait for a read of
-//! the background thread in flight, so that values are taken in the order Redis read them),
-//! and the value is tracked from then on. If that first read fails, later reads return the same error at once, without
-//! I/O, until the background thread has read the value.
+//! the caller's thread, and the value is tracked from then on. Reads are taken in the order
+//! Redis executed them, so that first read may wait for another read in flight (of the
+//! background thread, or another caller's first read): at most the I/O timeout
+//! ([`DEFAULT_IO_TIMEOUT`]), after which it gives up with an error, then the read itself is
+//! bounded by the I/O timeout too. If that first read fails, later reads return the same
+//! error at once, without I/O, until the background thread has read the value.
 //!
 //! ## Bad values
 //!
@@ -68,6 +70,7 @@
 mod cache;
 mod component;
 mod live;
+mod read_order;
 mod registry;
 mod subscriber;
 

@@ -7,10 +7,11 @@ use std::time::Duration;
 use tracing_redis::count;
 use tracing_redis::store::{ManualClock, PRECISIONS};
 
-use crate::counters_util::{command_calls, dispatch, parse_commandstats, total};
+use crate::counters_util::{command_calls, dispatch, total};
 use crate::pipeline_util::WAIT;
 use crate::store_counters::{DAY, t};
 use crate::support::RedisServer;
+use crate::support::bench::parse_commandstats;
 
 const COUNTERS: usize = 10;
 const INCREMENTS: usize = 100_000;

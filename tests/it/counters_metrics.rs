@@ -130,3 +130,105 @@ fn try_init_installs_the_recorder_on_request() {
     assert_eq!(total(&server, "global.metrics;via=metrics"), 2);
     assert_eq!(total(&server, "global.macro"), 1);
 }
+
+#[test]
+fn gauges_and_totals_stay_exact_across_threads() {
+    const THREADS: u64 = 4;
+    const STEPS: u64 = 250;
+    let server = RedisServer::start();
+    let (layer, guard) = builder(&server)
+        .clock(ManualClock::new(t(DAY)))
+        .flush_interval(Duration::from_secs(3600))
+        .build()
+        .unwrap();
+    let recorder = layer.recorder();
+    std::thread::scope(|s| {
+        for thread in 0..THREADS {
+            let recorder = &recorder;
+            s.spawn(move || {
+                metrics::with_local_recorder(recorder, || {
+                    for step in 1..=STEPS {
+                        gauge!("depth").increment(1.0);
+                        counter!("ticks", "thread" => thread.to_string()).absolute(step);
+                        counter!("shared.ticks").absolute(step);
+                        counter!("hits").increment(1);
+                    }
+                });
+            });
+        }
+    });
+    let report = guard.flush(WAIT);
+    assert_eq!(report.dropped.total(), 0, "{report:?}");
+
+    // Every increment of the gauge took it one higher: its samples are 1, 2, …, n.
+    let n = THREADS * STEPS;
+    let depth = Store::new()
+        .stats(&mut server.connection(), "depth", "Gauge")
+        .unwrap()
+        .unwrap();
+    assert_eq!((depth.count, depth.sum), (n, (n * (n + 1) / 2) as f64));
+    assert_eq!((depth.min, depth.max), (1.0, n as f64));
+    for thread in 0..THREADS {
+        assert_eq!(
+            total(&server, &format!("ticks;thread={thread}")),
+            STEPS as i64
+        );
+    }
+    // Totals of several sources interleave: each drop counts as a restart, so the sum is at
+    // least the last total and at most every total counted in full.
+    let shared = total(&server, "shared.ticks");
+    assert!(
+        (STEPS as i64..=(THREADS * STEPS * (STEPS + 1) / 2) as i64).contains(&shared),
+        "{shared}"
+    );
+    assert_eq!(total(&server, "hits"), n as i64);
+}
+
+#[test]
+fn keys_past_the_handle_cache_still_count_but_remember_nothing() {
+    // The recorder keeps the handles of 1,024 keys at least, here also at most.
+    const KEPT: usize = 1_024;
+    let server = RedisServer::start();
+    let (layer, guard) = builder(&server)
+        .clock(ManualClock::new(t(DAY)))
+        .flush_interval(Duration::from_secs(3600))
+        .counter_capacity(KEPT)
+        .build()
+        .unwrap();
+    let recorder = layer.recorder();
+    metrics::with_local_recorder(&recorder, || {
+        for i in 0..KEPT {
+            histogram!("h", "i" => i.to_string()).record(1.0);
+        }
+        counter!("late").increment(2);
+        counter!("late").increment(3);
+        histogram!("late.histogram").record(2.0);
+        gauge!("late.gauge").set(1.0); // nowhere to remember it: dropped
+        counter!("late.total").absolute(5); // the same
+        gauge!("h", "i" => "7").set(3.0); // a kept key remembers its gauge
+        gauge!("h", "i" => "7").increment(1.0);
+    });
+    assert!(
+        format!("{recorder:?}").contains(&format!("cached_keys: {KEPT}")),
+        "{recorder:?}"
+    );
+    let report = guard.flush(WAIT);
+    assert_eq!(report.dropped.counters_full, 2, "{report:?}");
+    assert_eq!(report.dropped.total(), 2, "{report:?}");
+    assert_eq!(total(&server, "late"), 5);
+    assert_eq!(total(&server, "late.total"), 0);
+    let store = Store::new();
+    let mut con = server.connection();
+    let late = store
+        .stats(&mut con, "late.histogram", "Histogram")
+        .unwrap();
+    assert_eq!(late.map(|s| s.count), Some(1));
+    assert!(
+        store
+            .stats(&mut con, "late.gauge", "Gauge")
+            .unwrap()
+            .is_none()
+    );
+    let gauge = store.stats(&mut con, "h;i=7", "Gauge").unwrap().unwrap();
+    assert_eq!((gauge.count, gauge.min, gauge.max), (2, 3.0, 4.0));
+}

@@ -8,7 +8,7 @@ use tracing_redis::{Guard, RedisLayer};
 use tracing_subscriber::prelude::*;
 
 use crate::pipeline_util::builder;
-use crate::support::RedisServer;
+use crate::support::{RedisServer, bench};
 
 /// A dispatcher holding only a layer writing to `server` on `clock`; flushes only when
 /// asked, so a test decides what one flush carries.
@@ -53,20 +53,5 @@ pub fn total(server: &RedisServer, name: &str) -> i64 {
 
 /// Calls per command since the last `CONFIG RESETSTAT`, from `INFO commandstats`.
 pub fn command_calls(server: &RedisServer) -> HashMap<String, u64> {
-    let info: String = redis::cmd("INFO")
-        .arg("commandstats")
-        .query(&mut server.connection())
-        .unwrap();
-    parse_commandstats(&info)
-}
-
-/// `cmdstat_hincrby:calls=80,usec=…` lines → {"hincrby": 80}.
-pub fn parse_commandstats(info: &str) -> HashMap<String, u64> {
-    info.lines()
-        .filter_map(|line| {
-            let (name, rest) = line.trim().strip_prefix("cmdstat_")?.split_once(':')?;
-            let calls = rest.split(',').find_map(|kv| kv.strip_prefix("calls="))?;
-            Some((name.to_owned(), calls.parse().ok()?))
-        })
-        .collect()
+    bench::command_calls(&mut server.connection())
 }

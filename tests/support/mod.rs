@@ -4,6 +4,8 @@
 //! printed with the panic.
 #![allow(dead_code)]
 
+pub mod bench;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -153,6 +155,11 @@ impl RedisServer {
             .port
             .expect("server started without TCP; use RedisServer::options().tcp()");
         format!("redis://127.0.0.1:{port}/")
+    }
+
+    /// The TCP port of a server started with [`ServerOptions::tcp`].
+    pub fn port(&self) -> Option<u16> {
+        self.port
     }
 
     pub fn socket(&self) -> &Path {

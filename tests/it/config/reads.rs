@@ -1,8 +1,8 @@
 //! What readers of a `LiveConfig` get: bad values, typed access, the maintenance flag,
 //! whole values under concurrent changes, and what stopping leaves.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
@@ -239,4 +239,67 @@ fn invalid_settings_are_rejected() {
         .start()
         .unwrap_err();
     assert!(err.is_invalid_input(), "{err}");
+}
+
+#[test]
+fn first_reads_give_up_within_the_io_timeout_when_redis_stops_answering() {
+    const READERS: usize = 6;
+    let io_timeout = Duration::from_millis(300);
+    let server = RedisServer::start();
+    let live = LiveConfig::builder(server.client())
+        .max_staleness(Duration::from_millis(500))
+        .io_timeout(io_timeout)
+        .start()
+        .unwrap();
+    assert!(live.wait_subscribed(DEADLINE), "{:?}", live.status());
+    // Connects the loader, so the reads below hang on Redis, not on connecting.
+    assert_eq!(live.get_value("app", "warm").unwrap(), None);
+    let mut con = server.connection();
+    redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(2_000)
+        .arg("ALL")
+        .exec(&mut con)
+        .unwrap();
+    let barrier = Barrier::new(READERS);
+    let took: Vec<(Duration, bool)> = std::thread::scope(|s| {
+        let readers: Vec<_> = (0..READERS)
+            .map(|i| {
+                let (live, barrier) = (&live, &barrier);
+                s.spawn(move || {
+                    barrier.wait();
+                    let start = Instant::now();
+                    let read = live.get_value("app", &format!("c{i}"));
+                    (start.elapsed(), read.is_err())
+                })
+            })
+            .collect();
+        readers.into_iter().map(|r| r.join().unwrap()).collect()
+    });
+    assert!(took.iter().all(|(_, failed)| *failed), "{took:?}");
+    let slowest = took.iter().map(|(t, _)| *t).max().unwrap();
+    // One read in flight and one wait, each bounded by the timeout; in a queue the last of
+    // six readers would wait six timeouts.
+    assert!(
+        slowest < 2 * io_timeout + Duration::from_millis(300),
+        "{took:?}"
+    );
+    eprintln!("{READERS} first reads on a paused server: the slowest failed after {slowest:?}");
+    // Later reads get the error from memory.
+    for i in 0..READERS {
+        let start = Instant::now();
+        assert!(live.get_value("app", &format!("c{i}")).is_err());
+        assert!(start.elapsed() < io_timeout / 3, "{:?}", start.elapsed());
+    }
+    // Once Redis answers again (the pause ends), the background thread reads every key the
+    // readers gave up on.
+    for i in 0..READERS {
+        assert!(
+            wait_until(DEADLINE, || live
+                .get_value("app", &format!("c{i}"))
+                .is_ok_and(|v| v.is_none())),
+            "{:?}",
+            live.status()
+        );
+    }
 }
