@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use redis::Connection;
 use tracing_redis::store::{CleanReport, Cleaner, ManualClock, PRECISIONS, StopSignal, Store};
 
-use crate::store_counters::{DAY, exists, hash, known, t};
+use crate::store_counters::{DAY, exists, hash, t};
+use crate::support::zset;
 use crate::support::{RedisServer, wait_until};
 
 /// Writes one count in the bucket at the cutoff and one in the next, at every precision.
@@ -55,7 +56,7 @@ fn cleaner_deletes_the_bucket_at_the_cutoff_and_keeps_the_next() {
             "precision {p}"
         );
     }
-    assert_eq!(known(&mut con, "known:").len(), 7);
+    assert_eq!(zset(&mut con, "known:").len(), 7);
 }
 
 #[test]
@@ -103,7 +104,7 @@ fn a_counter_idle_for_120_p_leaves_known() {
     for p in PRECISIONS {
         let member = format!("{p}:idle");
         let in_known =
-            |con: &mut Connection| known(con, "ns:known:").iter().any(|(m, _)| *m == member);
+            |con: &mut Connection| zset(con, "ns:known:").iter().any(|(m, _)| *m == member);
         // One second short of 120·p: the bucket stays, and so does the counter.
         clock.set(t(DAY + 120 * p - 1));
         cleaner.pass(&mut con, 0).unwrap();
@@ -191,7 +192,7 @@ fn two_cleaners_and_writers_at_once_keep_counts_and_known_consistent() {
     // A last pass after the writers finished settles the counters they never touched.
     Cleaner::new(store.clone()).pass(&mut con, 0).unwrap();
 
-    let members: BTreeSet<String> = known(&mut con, "ns:known:")
+    let members: BTreeSet<String> = zset(&mut con, "ns:known:")
         .into_iter()
         .map(|(m, score)| {
             assert_eq!(score, 0.0);

@@ -7,7 +7,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use redis::Connection;
 use tracing_redis::store::{ManualClock, Severity, Store};
 
-use crate::support::RedisServer;
+use crate::support::{RedisServer, zset};
 
 /// 2026-11-27T01:00:00Z, an hour boundary.
 const H1: u64 = 1_795_741_200;
@@ -19,16 +19,6 @@ fn at(secs: u64) -> ManualClock {
 
 fn get(con: &mut Connection, key: &str) -> Option<String> {
     redis::cmd("GET").arg(key).query(con).unwrap()
-}
-
-fn zset(con: &mut Connection, key: &str) -> Vec<(String, f64)> {
-    redis::cmd("ZRANGE")
-        .arg(key)
-        .arg(0)
-        .arg(-1)
-        .arg("WITHSCORES")
-        .query(con)
-        .unwrap()
 }
 
 fn key_type(con: &mut Connection, key: &str) -> String {

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use redis::Connection;
 use tracing_redis::store::{ManualClock, PRECISIONS, Store};
 
-use crate::support::RedisServer;
+use crate::support::{RedisServer, zset};
 
 /// 2026-11-28T00:00:00Z: a bucket edge at every precision (a multiple of 5 days, since 5-hour
 /// buckets do not align with days).
@@ -18,16 +18,6 @@ pub(crate) fn t(secs: u64) -> SystemTime {
 
 pub(crate) fn hash(con: &mut Connection, key: &str) -> BTreeMap<i64, i64> {
     redis::cmd("HGETALL").arg(key).query(con).unwrap()
-}
-
-pub(crate) fn known(con: &mut Connection, key: &str) -> Vec<(String, f64)> {
-    redis::cmd("ZRANGE")
-        .arg(key)
-        .arg(0)
-        .arg(-1)
-        .arg("WITHSCORES")
-        .query(con)
-        .unwrap()
 }
 
 pub(crate) fn exists(con: &mut Connection, key: &str) -> bool {
@@ -65,7 +55,7 @@ fn every_precision_counts_in_its_bucket_across_an_edge() {
         .iter()
         .map(|p| (format!("{p}:hits"), 0.0))
         .collect();
-    let mut got = known(&mut con, "ns:known:");
+    let mut got = zset(&mut con, "ns:known:");
     got.sort_by(|a, b| a.0.cmp(&b.0));
     let mut want = members;
     want.sort_by(|a, b| a.0.cmp(&b.0));

@@ -9,7 +9,7 @@ use rand::{Rng, SeedableRng};
 use redis::Connection;
 use tracing_redis::store::{ManualClock, Store, Summary};
 
-use crate::support::RedisServer;
+use crate::support::{RedisServer, zset};
 
 /// 2026-11-27T01:00:00Z, an hour boundary.
 pub(crate) const H1: u64 = 1_795_741_200;
@@ -17,16 +17,6 @@ const HOUR: u64 = 3600;
 
 pub(crate) fn at(secs: u64) -> ManualClock {
     ManualClock::new(UNIX_EPOCH + Duration::from_secs(secs))
-}
-
-fn scores(con: &mut Connection, key: &str) -> Vec<(String, f64)> {
-    redis::cmd("ZRANGE")
-        .arg(key)
-        .arg(0)
-        .arg(-1)
-        .arg("WITHSCORES")
-        .query(con)
-        .unwrap()
 }
 
 fn get(con: &mut Connection, key: &str) -> Option<String> {
@@ -57,7 +47,7 @@ fn samples_land_in_the_schema_keys() {
         .unwrap();
 
     let key = "ns:stats:{GET /:AccessTime}";
-    let mut got = scores(&mut con, key);
+    let mut got = zset(&mut con, key);
     got.sort_by(|a, b| a.0.cmp(&b.0));
     assert_eq!(
         got,
@@ -198,7 +188,7 @@ fn rotate_hourly_like_common_logs() {
     assert_eq!(pstart.as_deref(), Some("2026-11-27T00:00:00"));
     let cur = store.stats(&mut con, "c", "T").unwrap().unwrap();
     assert_eq!((cur.count, cur.sum), (1, 2.0));
-    let last_raw = scores(&mut con, "stats:{c:T}:last");
+    let last_raw = zset(&mut con, "stats:{c:T}:last");
     assert!(last_raw.contains(&("sum".to_owned(), 1.0)), "{last_raw:?}");
     assert_eq!(
         get(&mut con, "stats:{c:T}:pstart").as_deref(),

@@ -238,3 +238,14 @@ pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
         std::thread::sleep(Duration::from_millis(2));
     }
 }
+
+/// A sorted set's members with their scores, lowest first (`ZRANGE key 0 -1 WITHSCORES`).
+pub fn zset(con: &mut redis::Connection, key: &str) -> Vec<(String, f64)> {
+    redis::cmd("ZRANGE")
+        .arg(key)
+        .arg(0)
+        .arg(-1)
+        .arg("WITHSCORES")
+        .query(con)
+        .unwrap_or_else(|e| panic!("ZRANGE {key} WITHSCORES: {e}"))
+}
