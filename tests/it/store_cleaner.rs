@@ -9,8 +9,8 @@ use redis::Connection;
 use tracing_redis::store::{CleanReport, Cleaner, ManualClock, PRECISIONS, StopSignal, Store};
 
 use crate::store_counters::{DAY, exists, hash, t};
-use crate::support::zset;
-use crate::support::{RedisServer, wait_until};
+
+use crate::support::{RedisServer, wait_until, zset};
 
 /// Writes one count in the bucket at the cutoff and one in the next, at every precision.
 fn buckets_around_cutoff(store: &Store, con: &mut Connection, now: u64) {
@@ -254,17 +254,7 @@ fn run_stops_promptly_and_reports_failed_passes() {
     let store = Store::new().with_clock(ManualClock::new(t(now)));
     buckets_around_cutoff(&store, &mut con, now);
     // A counter key of the wrong type makes every pass fail; the loop goes on.
-    redis::cmd("SET")
-        .arg("count:60:bad")
-        .arg("x")
-        .exec(&mut con)
-        .unwrap();
-    redis::cmd("ZADD")
-        .arg("known:")
-        .arg(0)
-        .arg("60:bad")
-        .exec(&mut con)
-        .unwrap();
+    plant_wrong_type_counter(&mut con, "60:bad");
 
     let stop = StopSignal::default();
     let errors = Arc::new(std::sync::Mutex::new(Vec::new()));
@@ -336,17 +326,7 @@ fn a_key_of_another_type_does_not_stop_the_pass() {
     let store = Store::new().with_clock(ManualClock::new(t(now)));
     buckets_around_cutoff(&store, &mut con, now);
     // Sorts before every `<p>:c` member, so it is visited first.
-    redis::cmd("SET")
-        .arg("count:1:!bad")
-        .arg("x")
-        .exec(&mut con)
-        .unwrap();
-    redis::cmd("ZADD")
-        .arg("known:")
-        .arg(0)
-        .arg("1:!bad")
-        .exec(&mut con)
-        .unwrap();
+    plant_wrong_type_counter(&mut con, "1:!bad");
 
     let err = Cleaner::new(store).pass(&mut con, 0).unwrap_err();
 
@@ -359,4 +339,19 @@ fn a_key_of_another_type_does_not_stop_the_pass() {
             "precision {p}"
         );
     }
+}
+
+/// Registers `member` in `known:` while its counter key holds a string: every clean of it fails.
+fn plant_wrong_type_counter(con: &mut Connection, member: &str) {
+    redis::cmd("SET")
+        .arg(format!("count:{member}"))
+        .arg("x")
+        .exec(con)
+        .unwrap();
+    redis::cmd("ZADD")
+        .arg("known:")
+        .arg(0)
+        .arg(member)
+        .exec(con)
+        .unwrap();
 }
